@@ -1,0 +1,70 @@
+/* sgm: the command-line program.  `sgm <command> [PETSc-style options]`. */
+#include <sgm.h>
+#include <sgmio.h>
+#include "commands.h"
+
+static const char help[] = "sgm: score-based generative models on MPI, PETSc and parallel HDF5.\n\n"
+                           "Usage: mpiexec -n P sgm <command> [options]      (sgm <command> -help lists the options)\n"
+                           "Commands:\n"
+                           "  sample   draw samples by integrating the reverse SDE or the probability-flow ODE\n"
+                           "  version  print the version, git revision and library versions\n\n";
+
+typedef struct {
+  const char *name;
+  PetscErrorCode (*run)(MPI_Comm);
+} SgmCommand;
+
+static const SgmCommand commands[] = {
+  {"sample",  SgmCommandSample },
+  {"version", SgmCommandVersion},
+};
+
+static PetscErrorCode SgmMain(const char *cmd)
+{
+  PetscBool help;
+
+  PetscFunctionBegin;
+  PetscCall(SgmPushErrorHandler());
+  PetscCall(SgmInitializePackage());
+  PetscCall(PetscOptionsHasHelp(NULL, &help));
+  if (!cmd) {
+    PetscCheck(help, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "No command given: use `sgm sample [options]` (or `sgm -help`)");
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+    PetscBool match;
+    PetscCall(PetscStrcmp(cmd, commands[i].name, &match));
+    if (match) {
+      PetscCall(commands[i].run(PETSC_COMM_WORLD));
+      PetscFunctionReturn(PETSC_SUCCESS);
+    }
+  }
+  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "Unknown command '%s': the commands are sample and version", cmd);
+}
+
+int main(int argc, char **argv)
+{
+  PetscErrorCode ierr;
+  const char    *cmd = NULL;
+
+  /* the command is the first argument that is not an option; PETSc sees the rest */
+  if (argc > 1 && argv[1][0] != '-') {
+    cmd = argv[1];
+    for (int i = 1; i < argc - 1; i++) argv[i] = argv[i + 1];
+    argc--;
+  }
+  ierr = PetscInitialize(&argc, &argv, NULL, help);
+  if (ierr) return (int)ierr;
+  ierr = SgmMain(cmd);
+  if (ierr) {
+    (void)SgmOutputDiscardAll();
+    if (ierr == PETSC_ERR_USER_INPUT || (ierr >= PETSC_ERR_ARG_SIZ && ierr <= PETSC_ERR_MAX_VALUE && ierr != PETSC_ERR_MEM && ierr != PETSC_ERR_PLIB && ierr != PETSC_ERR_LIB)) {
+      /* input errors are detected on every rank alike: finish cleanly */
+      (void)PetscFinalize();
+      return 1;
+    }
+    PETSCABORT(PETSC_COMM_WORLD, ierr);
+  }
+  ierr = PetscFinalize();
+  return ierr ? 1 : 0;
+}

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <sgmsampler.h>
+#include <petsc/private/petscimpl.h>
+
+typedef struct _SgmSamplerOps *SgmSamplerOps;
+struct _SgmSamplerOps {
+  PetscErrorCode (*setfromoptions)(SgmSampler, PetscOptionItems *);
+  PetscErrorCode (*setup)(SgmSampler); /* configure sampler->ts */
+  PetscErrorCode (*view)(SgmSampler, PetscViewer);
+  PetscErrorCode (*destroy)(SgmSampler);
+  PetscErrorCode (*attributes)(SgmSampler, hid_t);
+};
+
+struct _p_SgmSampler {
+  PETSCHEADER(struct _SgmSamplerOps);
+  SgmScore   score;
+  TS         ts;
+  SgmBatch   batch;
+  Vec        X;        /* the batch of samples */
+  Vec        work;     /* scratch vector of the batch's layout (score values) */
+  Vec        noise;    /* scratch vector of the batch's layout (normal variates) */
+  PetscInt   N;        /* number of samples */
+  PetscInt   nsteps;   /* steps of fixed-step samplers (and initial step count of adaptive ones) */
+  PetscInt64 seed;
+  PetscBool  denoise;  /* final Tweedie step x0 = (x + sigma^2 s(x,eps)) / alpha */
+  PetscBool  fixedstep;/* PETSC_TRUE if the integrator takes exactly nsteps steps of the grid */
+  PetscInt64 nfe;
+  PetscBool  setupcalled;
+  /* trajectory recording */
+  PetscInt   nframes, framesdone;
+  PetscErrorCode (*frame)(SgmSampler, PetscInt, PetscReal, Vec, void *);
+  void      *framectx;
+  void      *data;
+};
+
+PETSC_INTERN PetscErrorCode SgmSamplerCheckFinite(SgmSampler, PetscInt, PetscReal);
+
+/* Fixed-step reverse-SDE samplers: a TS type whose step k maps x(t_k) to x(t_{k+1}) on the grid. */
+typedef PetscErrorCode (*SgmFixedStepFn)(SgmSampler, PetscInt, PetscReal, PetscReal, Vec);
+PETSC_INTERN PetscErrorCode TSStep_SgmFixed(TS, SgmFixedStepFn);
+PETSC_INTERN PetscErrorCode TSCreate_SgmFixed(TS, PetscErrorCode (*)(TS));
+PETSC_INTERN PetscErrorCode SgmSamplerSetUpFixedStep(SgmSampler, TSType);
+PETSC_INTERN PetscErrorCode SgmSamplerFillNoise(SgmSampler, SgmStream, PetscInt, Vec);

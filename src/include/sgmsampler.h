@@ -1,0 +1,56 @@
+/* SgmSampler: integrates the reverse SDE or the probability-flow ODE with PETSc TS. */
+#pragma once
+
+#include <sgmscore.h>
+#include <petscts.h>
+
+typedef struct _p_SgmSampler *SgmSampler;
+typedef const char           *SgmSamplerType;
+#define SGMSAMPLEREM        "em"
+#define SGMSAMPLERANCESTRAL "ancestral"
+#define SGMSAMPLERODE       "ode"
+
+/* TS types that sgm registers with TSRegister() */
+#define TSSGMEM        "sgmem"
+#define TSSGMANCESTRAL "sgmancestral"
+
+typedef enum {
+  SGM_ANCESTRAL_BETA,
+  SGM_ANCESTRAL_BETA_TILDE
+} SgmAncestralVariance;
+PETSC_EXTERN const char *const SgmAncestralVariances[];
+
+PETSC_EXTERN PetscClassId      SGM_SAMPLER_CLASSID;
+PETSC_EXTERN PetscFunctionList SgmSamplerList;
+
+PETSC_EXTERN PetscErrorCode SgmSamplerCreate(MPI_Comm, SgmSampler *);
+PETSC_EXTERN PetscErrorCode SgmSamplerSetType(SgmSampler, SgmSamplerType);
+PETSC_EXTERN PetscErrorCode SgmSamplerGetType(SgmSampler, SgmSamplerType *);
+PETSC_EXTERN PetscErrorCode SgmSamplerRegister(const char[], PetscErrorCode (*)(SgmSampler));
+PETSC_EXTERN PetscErrorCode SgmSamplerSetScore(SgmSampler, SgmScore);
+PETSC_EXTERN PetscErrorCode SgmSamplerGetScore(SgmSampler, SgmScore *);
+PETSC_EXTERN PetscErrorCode SgmSamplerGetSDE(SgmSampler, SgmSDE *);
+PETSC_EXTERN PetscErrorCode SgmSamplerSetNumSamples(SgmSampler, PetscInt);
+PETSC_EXTERN PetscErrorCode SgmSamplerSetSeed(SgmSampler, PetscInt64);
+PETSC_EXTERN PetscErrorCode SgmSamplerGetSeed(SgmSampler, PetscInt64 *);
+PETSC_EXTERN PetscErrorCode SgmSamplerSetNumSteps(SgmSampler, PetscInt);
+PETSC_EXTERN PetscErrorCode SgmSamplerSetFromOptions(SgmSampler);
+PETSC_EXTERN PetscErrorCode SgmSamplerSetUp(SgmSampler);
+PETSC_EXTERN PetscErrorCode SgmSamplerSolve(SgmSampler);
+PETSC_EXTERN PetscErrorCode SgmSamplerGetTS(SgmSampler, TS *);
+PETSC_EXTERN PetscErrorCode SgmSamplerGetSamples(SgmSampler, Vec *);
+PETSC_EXTERN PetscErrorCode SgmSamplerGetBatch(SgmSampler, const SgmBatch **);
+PETSC_EXTERN PetscErrorCode SgmSamplerGetNFE(SgmSampler, PetscInt64 *);
+PETSC_EXTERN PetscErrorCode SgmSamplerSetTrajectory(SgmSampler, PetscInt, PetscErrorCode (*)(SgmSampler, PetscInt, PetscReal, Vec, void *), void *);
+PETSC_EXTERN PetscErrorCode SgmSamplerWriteAttributes(SgmSampler, hid_t);
+PETSC_EXTERN PetscErrorCode SgmSamplerView(SgmSampler, PetscViewer);
+PETSC_EXTERN PetscErrorCode SgmSamplerDestroy(SgmSampler *);
+
+/* Time grid of fixed-step samplers: t_k, k = 0..nsteps, from T down to eps. */
+PETSC_EXTERN PetscErrorCode SgmSamplerGetGridTime(SgmSampler, PetscInt, PetscReal *);
+/* Reverse-time convention: TS integrates in tau = T - t, forward from 0 to T - eps. */
+PETSC_EXTERN PetscErrorCode SgmSamplerTauToTime(SgmSampler, PetscReal, PetscReal *);
+PETSC_EXTERN PetscErrorCode SgmSamplerFromTS(TS, SgmSampler *);
+PETSC_EXTERN PetscErrorCode SgmSamplerReverseDrift(SgmSampler, PetscReal, PetscReal, Vec, Vec);
+
+PETSC_EXTERN PetscErrorCode TSRegister_Sgm(void);

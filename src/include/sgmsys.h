@@ -1,0 +1,50 @@
+/* Package-level services: initialisation, error reporting, counter-based random numbers, batches. */
+#pragma once
+
+#include <petscsys.h>
+#include <petscvec.h>
+#include <stdint.h>
+#include <hdf5.h>
+
+#define SGM_VERSION_STRING "0.1.0"
+
+#if PETSC_VERSION_LT(3, 19, 0)
+  #define PETSC_SUCCESS 0 /* spelled out from PETSc 3.19 on */
+#endif
+
+PETSC_EXTERN PetscErrorCode SgmInitializePackage(void);
+PETSC_EXTERN PetscErrorCode SgmFinalizePackage(void);
+PETSC_EXTERN PetscErrorCode SgmPushErrorHandler(void);
+PETSC_EXTERN PetscErrorCode SgmGetVersionInfo(char *, size_t);
+
+PETSC_EXTERN PetscLogEvent SGM_ScoreEval, SGM_Noise, SGM_Step, SGM_HDF5Write, SGM_HDF5Read;
+
+/*
+  A batch of N samples of dimension d, spread over the ranks of a communicator.  Each rank owns the
+  whole samples [rstart, rstart+n).  The batch is one PETSc Vec of global size N*d with block size d.
+*/
+typedef struct {
+  MPI_Comm comm;
+  PetscInt N;      /* global number of samples */
+  PetscInt d;      /* dimension of one sample */
+  PetscInt n;      /* samples owned by this rank */
+  PetscInt rstart; /* global index of the first owned sample */
+} SgmBatch;
+
+PETSC_EXTERN PetscErrorCode SgmBatchCreate(MPI_Comm, PetscInt, PetscInt, SgmBatch *);
+PETSC_EXTERN PetscErrorCode SgmBatchCreateVec(const SgmBatch *, Vec *);
+
+/*
+  Counter-based random numbers (Philox-4x32-10, Salmon et al., SC'11).  A normal variate is a pure
+  function of (seed, stream, step, global sample index, component), so the noise a sample sees does
+  not depend on how samples are distributed over ranks.
+*/
+typedef enum {
+  SGM_STREAM_PRIOR   = 0, /* draw of x_T from the prior */
+  SGM_STREAM_SDE     = 1, /* Brownian increments of the reverse SDE */
+  SGM_STREAM_SAMPLER = 2  /* extra noise used inside a step (correctors, churn, ...) */
+} SgmStream;
+
+PETSC_EXTERN void           SgmPhilox4x32(const uint32_t[4], const uint32_t[2], uint32_t[4]);
+PETSC_EXTERN PetscErrorCode SgmRandomNormalBatch(uint64_t, SgmStream, PetscInt, const SgmBatch *, PetscScalar *);
+PETSC_EXTERN void           SgmRandomNormalSample(uint64_t, SgmStream, PetscInt, PetscInt, PetscInt, PetscScalar *);

@@ -1,0 +1,424 @@
+/*
+  SgmSampler: draws N samples by integrating the reverse-time SDE
+      dx = [f(t) x - g(t)^2 s(x,t)] dt + g(t) dw_bar            (Song et al. 2021, eq. 6)
+  or the probability-flow ODE
+      dx = [f(t) x - 1/2 g(t)^2 s(x,t)] dt                      (eq. 13)
+  from t = T down to t = eps, with a PETSc TS.  TS integrates in reverse time tau = T - t, forward
+  from 0 to T - eps, so every PETSc time-stepping option applies unchanged.
+*/
+#include <sgm/private/samplerimpl.h>
+#include <sgm/private/scoreimpl.h>
+#include <sgm/private/sdeimpl.h>
+#include <sgmio.h>
+
+PetscFunctionList SgmSamplerList = NULL;
+
+PetscErrorCode SgmSamplerRegister(const char name[], PetscErrorCode (*create)(SgmSampler))
+{
+  PetscFunctionBegin;
+  PetscCall(SgmInitializePackage());
+  PetscCall(PetscFunctionListAdd(&SgmSamplerList, name, create));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmSamplerCreate(MPI_Comm comm, SgmSampler *sampler)
+{
+  SgmSampler s;
+
+  PetscFunctionBegin;
+  PetscValidPointer(sampler, 2);
+  PetscCall(SgmInitializePackage());
+  PetscCall(PetscHeaderCreate(s, SGM_SAMPLER_CLASSID, "SgmSampler", "Reverse-time sampler", "SgmSampler", comm, SgmSamplerDestroy, SgmSamplerView));
+  s->N      = 10000;
+  s->nsteps = 1000;
+  s->seed   = 0;
+  PetscCall(TSCreate(comm, &s->ts));
+  PetscCall(PetscObjectIncrementTabLevel((PetscObject)s->ts, (PetscObject)s, 1));
+  PetscCall(TSSetApplicationContext(s->ts, s));
+  *sampler = s;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmSamplerSetType(SgmSampler sampler, SgmSamplerType type)
+{
+  PetscErrorCode (*create)(SgmSampler);
+  PetscBool match;
+
+  PetscFunctionBegin;
+  PetscValidHeaderSpecific(sampler, SGM_SAMPLER_CLASSID, 1);
+  PetscCall(PetscObjectTypeCompare((PetscObject)sampler, type, &match));
+  if (match) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscFunctionListFind(SgmSamplerList, type, &create));
+  PetscCheck(create, PetscObjectComm((PetscObject)sampler), PETSC_ERR_ARG_UNKNOWN_TYPE, "Unknown sampler '%s' (-sampler_type): choose em, ancestral or ode", type);
+  PetscTryTypeMethod(sampler, destroy);
+  PetscCall(PetscMemzero(sampler->ops, sizeof(struct _SgmSamplerOps)));
+  sampler->data        = NULL;
+  sampler->setupcalled = PETSC_FALSE;
+  PetscCall(PetscObjectChangeTypeName((PetscObject)sampler, type));
+  PetscCall((*create)(sampler));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmSamplerGetType(SgmSampler sampler, SgmSamplerType *type)
+{
+  PetscFunctionBegin;
+  *type = ((PetscObject)sampler)->type_name;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmSamplerSetScore(SgmSampler sampler, SgmScore score)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscObjectReference((PetscObject)score));
+  PetscCall(SgmScoreDestroy(&sampler->score));
+  sampler->score = score;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmSamplerGetScore(SgmSampler sampler, SgmScore *score)
+{
+  PetscFunctionBegin;
+  if (!sampler->score) {
+    PetscCall(SgmScoreCreate(PetscObjectComm((PetscObject)sampler), &sampler->score));
+    PetscCall(PetscObjectSetOptionsPrefix((PetscObject)sampler->score, ((PetscObject)sampler)->prefix));
+  }
+  *score = sampler->score;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmSamplerGetSDE(SgmSampler sampler, SgmSDE *sde)
+{
+  SgmScore score;
+
+  PetscFunctionBegin;
+  PetscCall(SgmSamplerGetScore(sampler, &score));
+  PetscCall(SgmScoreGetSDE(score, sde));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmSamplerSetNumSamples(SgmSampler sampler, PetscInt N)
+{
+  PetscFunctionBegin;
+  PetscCheck(N > 0, PetscObjectComm((PetscObject)sampler), PETSC_ERR_USER_INPUT, "-nsamples must be a positive integer; got %" PetscInt_FMT, N);
+  sampler->N           = N;
+  sampler->setupcalled = PETSC_FALSE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmSamplerSetSeed(SgmSampler sampler, PetscInt64 seed)
+{
+  PetscFunctionBegin;
+  sampler->seed = seed;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmSamplerGetSeed(SgmSampler sampler, PetscInt64 *seed)
+{
+  PetscFunctionBegin;
+  *seed = sampler->seed;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmSamplerSetNumSteps(SgmSampler sampler, PetscInt n)
+{
+  PetscFunctionBegin;
+  PetscCheck(n > 0, PetscObjectComm((PetscObject)sampler), PETSC_ERR_USER_INPUT, "-sampler_steps must be a positive integer; got %" PetscInt_FMT, n);
+  sampler->nsteps      = n;
+  sampler->setupcalled = PETSC_FALSE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmSamplerSetFromOptions(SgmSampler sampler)
+{
+  char      type[256];
+  PetscBool flg, flg2;
+  SgmScore  score;
+  PetscInt  N, seed;
+
+  PetscFunctionBegin;
+  PetscValidHeaderSpecific(sampler, SGM_SAMPLER_CLASSID, 1);
+  PetscCall(SgmSamplerGetScore(sampler, &score));
+  PetscCall(SgmScoreSetFromOptions(score));
+  PetscObjectOptionsBegin((PetscObject)sampler);
+  PetscCall(PetscOptionsFList("-sampler_type", "Sampler (also -sampler)", "SgmSamplerSetType", SgmSamplerList, ((PetscObject)sampler)->type_name ? ((PetscObject)sampler)->type_name : SGMSAMPLEREM, type, sizeof(type), &flg));
+  if (!flg) PetscCall(PetscOptionsFList("-sampler", "Shorthand for -sampler_type", "SgmSamplerSetType", SgmSamplerList, ((PetscObject)sampler)->type_name ? ((PetscObject)sampler)->type_name : SGMSAMPLEREM, type, sizeof(type), &flg));
+  if (flg || !((PetscObject)sampler)->type_name) PetscCall(SgmSamplerSetType(sampler, flg ? type : SGMSAMPLEREM));
+  N = sampler->N;
+  PetscCall(PetscOptionsInt("-nsamples", "Number of samples N", "SgmSamplerSetNumSamples", N, &N, &flg));
+  if (flg) PetscCall(SgmSamplerSetNumSamples(sampler, N));
+  seed = (PetscInt)sampler->seed;
+  PetscCall(PetscOptionsInt("-seed", "Seed of the counter-based generator (same seed, same samples on any number of ranks)", "SgmSamplerSetSeed", seed, &seed, &flg));
+  PetscCheck(!flg || seed >= 0, PetscObjectComm((PetscObject)sampler), PETSC_ERR_USER_INPUT, "-seed must be a non-negative integer; got %" PetscInt_FMT, seed);
+  if (flg) sampler->seed = seed;
+  N = sampler->nsteps;
+  PetscCall(PetscOptionsInt("-sampler_steps", "Number of steps (fixed-step samplers) or first step = (T-eps)/steps (adaptive)", "SgmSamplerSetNumSteps", N, &N, &flg));
+  if (flg) PetscCall(SgmSamplerSetNumSteps(sampler, N));
+  PetscCall(PetscOptionsBool("-sampler_denoise", "Finish with the Tweedie denoising step x0 = (x + sigma^2 s(x,eps))/alpha (one more NFE)", "", sampler->denoise, &sampler->denoise, NULL));
+  PetscCall(PetscOptionsInt("-trajectory_frames", "Frames of the whole batch saved to /trajectory (0: none)", "SgmSamplerSetTrajectory", sampler->nframes, &sampler->nframes, &flg2));
+  PetscCheck(sampler->nframes >= 0 && sampler->nframes != 1, PetscObjectComm((PetscObject)sampler), PETSC_ERR_USER_INPUT, "-trajectory_frames must be 0 or at least 2 (start and end); got %" PetscInt_FMT, sampler->nframes);
+  PetscTryTypeMethod(sampler, setfromoptions, PetscOptionsObject);
+  PetscOptionsEnd();
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* t_k = T + (eps - T) k / nsteps, k = 0..nsteps. */
+PetscErrorCode SgmSamplerGetGridTime(SgmSampler sampler, PetscInt k, PetscReal *t)
+{
+  SgmSDE sde = sampler->score->sde;
+
+  PetscFunctionBegin;
+  *t = k == sampler->nsteps ? sde->eps : sde->T + (sde->eps - sde->T) * ((PetscReal)k / sampler->nsteps);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmSamplerTauToTime(SgmSampler sampler, PetscReal tau, PetscReal *t)
+{
+  PetscFunctionBegin;
+  *t = sampler->score->sde->T - tau;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmSamplerFromTS(TS ts, SgmSampler *sampler)
+{
+  void *ctx;
+
+  PetscFunctionBegin;
+  PetscCall(TSGetApplicationContext(ts, &ctx));
+  PetscCheck(ctx && ((PetscObject)ctx)->classid == SGM_SAMPLER_CLASSID, PetscObjectComm((PetscObject)ts), PETSC_ERR_ARG_WRONG, "TS types sgmem and sgmancestral are driven by an SgmSampler (use sgm sample)");
+  *sampler = (SgmSampler)ctx;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  The right-hand side in reverse time: F(tau, x) = -[f(t) x - lambda g(t)^2 s(x,t)], t = T - tau,
+  with lambda = 1/2 for the probability-flow ODE and lambda = 1 for the drift of the reverse SDE.
+*/
+PetscErrorCode SgmSamplerReverseDrift(SgmSampler sampler, PetscReal t, PetscReal lambda, Vec X, Vec F)
+{
+  PetscReal f, g;
+
+  PetscFunctionBegin;
+  PetscCall(SgmScoreApply(sampler->score, t, &sampler->batch, X, F));
+  PetscCall(SgmSDECoefficients(sampler->score->sde, t, &f, &g));
+  PetscCall(VecAXPBY(F, -f, lambda * g * g, X));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* NaN or Inf in the state ends the run with a sentence that says where. */
+PetscErrorCode SgmSamplerCheckFinite(SgmSampler sampler, PetscInt step, PetscReal t)
+{
+  const PetscScalar *x;
+  PetscInt           n, bad = 0, gbad;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetLocalSize(sampler->X, &n));
+  PetscCall(VecGetArrayRead(sampler->X, &x));
+  for (PetscInt i = 0; i < n; i++)
+    if (PetscIsInfOrNanScalar(x[i])) {
+      bad = 1;
+      break;
+    }
+  PetscCall(VecRestoreArrayRead(sampler->X, &x));
+  PetscCall(MPIU_Allreduce(&bad, &gbad, 1, MPIU_INT, MPI_MAX, PetscObjectComm((PetscObject)sampler)));
+  PetscCheck(!gbad, PetscObjectComm((PetscObject)sampler), PETSC_ERR_FP, "Sampler %s produced NaN or Inf at step %" PetscInt_FMT " (t = %g): reduce the step size (-sampler_steps) or check the score model", ((PetscObject)sampler)->type_name, step, (double)t);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmSamplerPostStep(TS ts)
+{
+  SgmSampler sampler;
+  PetscInt   step;
+  PetscReal  tau, t;
+
+  PetscFunctionBegin;
+  PetscCall(SgmSamplerFromTS(ts, &sampler));
+  PetscCall(TSGetStepNumber(ts, &step));
+  PetscCall(TSGetTime(ts, &tau));
+  PetscCall(SgmSamplerTauToTime(sampler, tau, &t));
+  PetscCall(SgmSamplerCheckFinite(sampler, step, t));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Saves frame j when tau reaches j (T - eps)/(F - 1). */
+static PetscErrorCode SgmSamplerMonitorTrajectory(TS ts, PetscInt step, PetscReal tau, Vec X, void *ctx)
+{
+  SgmSampler sampler = (SgmSampler)ctx;
+  SgmSDE     sde     = sampler->score->sde;
+  PetscReal  span    = sde->T - sde->eps;
+
+  PetscFunctionBegin;
+  while (sampler->framesdone < sampler->nframes && tau >= span * sampler->framesdone / (sampler->nframes - 1) - 1e-9 * span) {
+    PetscCall(sampler->frame(sampler, sampler->framesdone, sde->T - tau, X, sampler->framectx));
+    sampler->framesdone++;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Record nframes frames of the batch through frame(sampler, j, t, X, ctx). */
+PetscErrorCode SgmSamplerSetTrajectory(SgmSampler sampler, PetscInt nframes, PetscErrorCode (*frame)(SgmSampler, PetscInt, PetscReal, Vec, void *), void *ctx)
+{
+  PetscFunctionBegin;
+  if (nframes >= 0) sampler->nframes = nframes;
+  sampler->frame    = frame;
+  sampler->framectx = ctx;
+  if (sampler->setupcalled && sampler->nframes && frame) PetscCall(TSMonitorSet(sampler->ts, SgmSamplerMonitorTrajectory, sampler, NULL));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmSamplerSetUp(SgmSampler sampler)
+{
+  SgmScore score;
+  SgmSDE   sde;
+  PetscInt d;
+
+  PetscFunctionBegin;
+  PetscValidHeaderSpecific(sampler, SGM_SAMPLER_CLASSID, 1);
+  if (sampler->setupcalled) PetscFunctionReturn(PETSC_SUCCESS);
+  if (!((PetscObject)sampler)->type_name) PetscCall(SgmSamplerSetType(sampler, SGMSAMPLEREM));
+  PetscCall(SgmSamplerGetScore(sampler, &score));
+  PetscCall(SgmScoreSetUp(score));
+  PetscCall(SgmScoreGetDimension(score, &d));
+  sde = score->sde;
+  PetscCall(VecDestroy(&sampler->X));
+  PetscCall(VecDestroy(&sampler->work));
+  PetscCall(VecDestroy(&sampler->noise));
+  PetscCall(SgmBatchCreate(PetscObjectComm((PetscObject)sampler), sampler->N, d, &sampler->batch));
+  PetscCall(SgmBatchCreateVec(&sampler->batch, &sampler->X));
+  PetscCall(VecDuplicate(sampler->X, &sampler->work));
+  PetscCall(VecDuplicate(sampler->X, &sampler->noise));
+  PetscCall(TSSetSolution(sampler->ts, sampler->X));
+  PetscCall(TSSetTime(sampler->ts, 0));
+  PetscCall(TSSetMaxTime(sampler->ts, sde->T - sde->eps));
+  PetscCall(TSSetTimeStep(sampler->ts, (sde->T - sde->eps) / sampler->nsteps));
+  PetscCall(TSSetExactFinalTime(sampler->ts, TS_EXACTFINALTIME_MATCHSTEP));
+  PetscCall(TSSetPostStep(sampler->ts, SgmSamplerPostStep));
+  PetscUseTypeMethod(sampler, setup);
+  if (sampler->nframes && sampler->frame) PetscCall(TSMonitorSet(sampler->ts, SgmSamplerMonitorTrajectory, sampler, NULL));
+  sampler->setupcalled = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* x_T from the prior, integrate to eps, optionally denoise.  Result in SgmSamplerGetSamples(). */
+PetscErrorCode SgmSamplerSolve(SgmSampler sampler)
+{
+  SgmSDE             sde;
+  PetscScalar       *x;
+  PetscReal          std;
+  PetscInt64         nfe0;
+  TSConvergedReason  reason;
+  MPI_Comm           comm = PetscObjectComm((PetscObject)sampler);
+
+  PetscFunctionBegin;
+  PetscCall(SgmSamplerSetUp(sampler));
+  sde = sampler->score->sde;
+  PetscCall(SgmScoreGetNFE(sampler->score, &nfe0));
+  PetscCall(SgmSDEGetPriorStd(sde, &std));
+  PetscCall(VecGetArrayWrite(sampler->X, &x));
+  PetscCall(SgmRandomNormalBatch((uint64_t)sampler->seed, SGM_STREAM_PRIOR, 0, &sampler->batch, x));
+  for (PetscInt i = 0; i < sampler->batch.n * sampler->batch.d; i++) x[i] *= std;
+  PetscCall(VecRestoreArrayWrite(sampler->X, &x));
+  sampler->framesdone = 0;
+  PetscCall(TSSetTime(sampler->ts, 0));
+  PetscCall(TSSetStepNumber(sampler->ts, 0));
+  PetscCall(TSSolve(sampler->ts, sampler->X));
+  PetscCall(TSGetConvergedReason(sampler->ts, &reason));
+  PetscCheck(reason >= 0, comm, PETSC_ERR_NOT_CONVERGED, "Sampler %s failed: TS stopped with %s; for an adaptive -ts_type loosen -ts_rtol/-ts_atol or raise -ts_max_steps", ((PetscObject)sampler)->type_name, TSConvergedReasons[reason]);
+  if (sampler->denoise) {
+    PetscReal a, s;
+    PetscCall(SgmSDEMarginal(sde, sde->eps, &a, &s));
+    PetscCall(SgmScoreApply(sampler->score, sde->eps, &sampler->batch, sampler->X, sampler->work));
+    PetscCall(VecAXPBY(sampler->X, s * s / a, 1 / a, sampler->work));
+    PetscCall(SgmSamplerCheckFinite(sampler, -1, sde->eps));
+  }
+  PetscCall(SgmScoreGetNFE(sampler->score, &sampler->nfe));
+  sampler->nfe -= nfe0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmSamplerGetTS(SgmSampler sampler, TS *ts)
+{
+  PetscFunctionBegin;
+  *ts = sampler->ts;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmSamplerGetSamples(SgmSampler sampler, Vec *X)
+{
+  PetscFunctionBegin;
+  *X = sampler->X;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmSamplerGetBatch(SgmSampler sampler, const SgmBatch **b)
+{
+  PetscFunctionBegin;
+  *b = &sampler->batch;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Score evaluations per sample in the last solve. */
+PetscErrorCode SgmSamplerGetNFE(SgmSampler sampler, PetscInt64 *nfe)
+{
+  PetscFunctionBegin;
+  *nfe = sampler->nfe;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmSamplerWriteAttributes(SgmSampler sampler, hid_t file)
+{
+  TSType   tstype;
+  PetscInt steps;
+
+  PetscFunctionBegin;
+  PetscCall(SgmH5AttrString(file, "sampler_type", ((PetscObject)sampler)->type_name));
+  PetscCall(TSGetType(sampler->ts, &tstype));
+  PetscCall(SgmH5AttrString(file, "ts_type", tstype));
+  PetscCall(SgmH5AttrInt(file, "nsamples", sampler->N));
+  PetscCall(SgmH5AttrInt(file, "sampler_steps", sampler->nsteps));
+  PetscCall(TSGetStepNumber(sampler->ts, &steps));
+  PetscCall(SgmH5AttrInt(file, "steps_taken", steps));
+  PetscCall(SgmH5AttrInt(file, "sampler_denoise", sampler->denoise));
+  PetscCall(SgmH5AttrInt(file, "nfe", sampler->nfe));
+  PetscTryTypeMethod(sampler, attributes, file);
+  PetscCall(SgmScoreWriteAttributes(sampler->score, file));
+  PetscCall(SgmSDEWriteAttributes(sampler->score->sde, file));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmSamplerView(SgmSampler sampler, PetscViewer viewer)
+{
+  PetscBool iascii;
+
+  PetscFunctionBegin;
+  if (!viewer) PetscCall(PetscViewerASCIIGetStdout(PetscObjectComm((PetscObject)sampler), &viewer));
+  PetscCall(PetscObjectTypeCompare((PetscObject)viewer, PETSCVIEWERASCII, &iascii));
+  if (iascii) {
+    PetscCall(PetscObjectPrintClassNamePrefixType((PetscObject)sampler, viewer));
+    PetscCall(PetscViewerASCIIPushTab(viewer));
+    PetscCall(PetscViewerASCIIPrintf(viewer, "%" PetscInt_FMT " samples, %" PetscInt_FMT " steps, seed %" PetscInt64_FMT "%s\n", sampler->N, sampler->nsteps, sampler->seed, sampler->denoise ? ", Tweedie denoising" : ""));
+    PetscTryTypeMethod(sampler, view, viewer);
+    if (sampler->score) PetscCall(SgmScoreView(sampler->score, viewer));
+    PetscCall(TSView(sampler->ts, viewer));
+    PetscCall(PetscViewerASCIIPopTab(viewer));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmSamplerDestroy(SgmSampler *sampler)
+{
+  PetscFunctionBegin;
+  if (!*sampler) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscValidHeaderSpecific(*sampler, SGM_SAMPLER_CLASSID, 1);
+  if (--((PetscObject)(*sampler))->refct > 0) {
+    *sampler = NULL;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscTryTypeMethod(*sampler, destroy);
+  PetscCall(TSDestroy(&(*sampler)->ts));
+  PetscCall(VecDestroy(&(*sampler)->X));
+  PetscCall(VecDestroy(&(*sampler)->work));
+  PetscCall(VecDestroy(&(*sampler)->noise));
+  PetscCall(SgmScoreDestroy(&(*sampler)->score));
+  PetscCall(PetscHeaderDestroy(sampler));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

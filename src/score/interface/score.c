@@ -1,0 +1,198 @@
+/* SgmScore interface: registry, options, and batched evaluation with NFE counting. */
+#include <sgm/private/scoreimpl.h>
+#include <sgmio.h>
+
+PetscFunctionList SgmScoreList = NULL;
+
+PetscErrorCode SgmScoreRegister(const char name[], PetscErrorCode (*create)(SgmScore))
+{
+  PetscFunctionBegin;
+  PetscCall(SgmInitializePackage());
+  PetscCall(PetscFunctionListAdd(&SgmScoreList, name, create));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmScoreCreate(MPI_Comm comm, SgmScore *score)
+{
+  SgmScore s;
+
+  PetscFunctionBegin;
+  PetscValidPointer(score, 2);
+  PetscCall(SgmInitializePackage());
+  PetscCall(PetscHeaderCreate(s, SGM_SCORE_CLASSID, "SgmScore", "Score model", "SgmScore", comm, SgmScoreDestroy, SgmScoreView));
+  *score = s;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmScoreSetType(SgmScore score, SgmScoreType type)
+{
+  PetscErrorCode (*create)(SgmScore);
+  PetscBool match;
+
+  PetscFunctionBegin;
+  PetscValidHeaderSpecific(score, SGM_SCORE_CLASSID, 1);
+  PetscCall(PetscObjectTypeCompare((PetscObject)score, type, &match));
+  if (match) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscFunctionListFind(SgmScoreList, type, &create));
+  PetscCheck(create, PetscObjectComm((PetscObject)score), PETSC_ERR_ARG_UNKNOWN_TYPE, "Unknown score type '%s' (-score_type): choose gaussian or gmm", type);
+  PetscTryTypeMethod(score, destroy);
+  PetscCall(PetscMemzero(score->ops, sizeof(struct _SgmScoreOps)));
+  score->data        = NULL;
+  score->setupcalled = PETSC_FALSE;
+  PetscCall(PetscObjectChangeTypeName((PetscObject)score, type));
+  PetscCall((*create)(score));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmScoreGetType(SgmScore score, SgmScoreType *type)
+{
+  PetscFunctionBegin;
+  *type = ((PetscObject)score)->type_name;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The score diffuses its data distribution with this SDE. */
+PetscErrorCode SgmScoreSetSDE(SgmScore score, SgmSDE sde)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscObjectReference((PetscObject)sde));
+  PetscCall(SgmSDEDestroy(&score->sde));
+  score->sde = sde;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmScoreGetSDE(SgmScore score, SgmSDE *sde)
+{
+  PetscFunctionBegin;
+  if (!score->sde) {
+    PetscCall(SgmSDECreate(PetscObjectComm((PetscObject)score), &score->sde));
+    PetscCall(PetscObjectSetOptionsPrefix((PetscObject)score->sde, ((PetscObject)score)->prefix));
+  }
+  *sde = score->sde;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmScoreSetFromOptions(SgmScore score)
+{
+  char      type[256];
+  PetscBool flg;
+  SgmSDE    sde;
+
+  PetscFunctionBegin;
+  PetscValidHeaderSpecific(score, SGM_SCORE_CLASSID, 1);
+  PetscCall(SgmScoreGetSDE(score, &sde));
+  PetscCall(SgmSDESetFromOptions(sde));
+  PetscObjectOptionsBegin((PetscObject)score);
+  PetscCall(PetscOptionsFList("-score_type", "Score model", "SgmScoreSetType", SgmScoreList, ((PetscObject)score)->type_name ? ((PetscObject)score)->type_name : SGMSCOREGMM, type, sizeof(type), &flg));
+  if (flg || !((PetscObject)score)->type_name) PetscCall(SgmScoreSetType(score, flg ? type : SGMSCOREGMM));
+  PetscTryTypeMethod(score, setfromoptions, PetscOptionsObject);
+  PetscOptionsEnd();
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmScoreSetUp(SgmScore score)
+{
+  SgmSDE sde;
+
+  PetscFunctionBegin;
+  PetscValidHeaderSpecific(score, SGM_SCORE_CLASSID, 1);
+  if (score->setupcalled) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCheck(((PetscObject)score)->type_name, PetscObjectComm((PetscObject)score), PETSC_ERR_ARG_WRONGSTATE, "Set the score type first (-score_type)");
+  PetscCall(SgmScoreGetSDE(score, &sde));
+  PetscCall(SgmSDESetUp(sde));
+  PetscTryTypeMethod(score, setup);
+  PetscCheck(score->dim > 0, PetscObjectComm((PetscObject)score), PETSC_ERR_PLIB, "Score type %s did not set its dimension", ((PetscObject)score)->type_name);
+  score->setupcalled = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmScoreGetDimension(SgmScore score, PetscInt *d)
+{
+  PetscFunctionBegin;
+  PetscCall(SgmScoreSetUp(score));
+  *d = score->dim;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* s = score(x, t) for the n samples of x (this rank's part of a batch); one NFE. */
+PetscErrorCode SgmScoreApplyArray(SgmScore score, PetscReal t, PetscInt n, const PetscScalar x[], PetscScalar s[])
+{
+  PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(SGM_ScoreEval, score, 0, 0, 0));
+  PetscUseTypeMethod(score, apply, t, n, x, s);
+  score->nfe++;
+  PetscCall(PetscLogFlops((PetscLogDouble)n * score->dim * 4));
+  PetscCall(PetscLogEventEnd(SGM_ScoreEval, score, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmScoreApply(SgmScore score, PetscReal t, const SgmBatch *b, Vec X, Vec S)
+{
+  const PetscScalar *x;
+  PetscScalar       *s;
+
+  PetscFunctionBegin;
+  PetscCall(VecGetArrayRead(X, &x));
+  PetscCall(VecGetArrayWrite(S, &s));
+  PetscCall(SgmScoreApplyArray(score, t, b->n, x, s));
+  PetscCall(VecRestoreArrayWrite(S, &s));
+  PetscCall(VecRestoreArrayRead(X, &x));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* log p_t(x) for score models that know their density in closed form. */
+PetscErrorCode SgmScoreLogDensity(SgmScore score, PetscReal t, PetscInt n, const PetscScalar x[], PetscReal logp[])
+{
+  PetscFunctionBegin;
+  PetscCheck(score->ops->logdensity, PetscObjectComm((PetscObject)score), PETSC_ERR_SUP, "Score type %s has no closed-form density", ((PetscObject)score)->type_name);
+  PetscUseTypeMethod(score, logdensity, t, n, x, logp);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmScoreGetNFE(SgmScore score, PetscInt64 *nfe)
+{
+  PetscFunctionBegin;
+  *nfe = score->nfe;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmScoreWriteAttributes(SgmScore score, hid_t file)
+{
+  PetscFunctionBegin;
+  PetscCall(SgmH5AttrString(file, "score_type", ((PetscObject)score)->type_name));
+  PetscCall(SgmH5AttrInt(file, "dimension", score->dim));
+  PetscTryTypeMethod(score, attributes, file);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmScoreView(SgmScore score, PetscViewer viewer)
+{
+  PetscBool iascii;
+
+  PetscFunctionBegin;
+  if (!viewer) PetscCall(PetscViewerASCIIGetStdout(PetscObjectComm((PetscObject)score), &viewer));
+  PetscCall(PetscObjectTypeCompare((PetscObject)viewer, PETSCVIEWERASCII, &iascii));
+  if (iascii) {
+    PetscCall(PetscObjectPrintClassNamePrefixType((PetscObject)score, viewer));
+    PetscCall(PetscViewerASCIIPushTab(viewer));
+    PetscTryTypeMethod(score, view, viewer);
+    if (score->sde) PetscCall(SgmSDEView(score->sde, viewer));
+    PetscCall(PetscViewerASCIIPopTab(viewer));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmScoreDestroy(SgmScore *score)
+{
+  PetscFunctionBegin;
+  if (!*score) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscValidHeaderSpecific(*score, SGM_SCORE_CLASSID, 1);
+  if (--((PetscObject)(*score))->refct > 0) {
+    *score = NULL;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscTryTypeMethod(*score, destroy);
+  PetscCall(SgmSDEDestroy(&(*score)->sde));
+  PetscCall(PetscHeaderDestroy(score));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

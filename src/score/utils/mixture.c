@@ -1,0 +1,242 @@
+/*
+  Exact scores and log-densities of diffused Gaussian mixtures (shared by the gaussian and gmm
+  score types).  For component k at time t, with y = x - alpha mu_k and z = Q_k^T y,
+      log N_k(x) = lc_k - 1/2 sum_j z_j^2 / (alpha^2 lambda_kj + sigma^2),
+      grad log N_k(x) = -Q_k (z / (alpha^2 lambda_k + sigma^2)),
+  and the mixture score is sum_k r_k grad log N_k with responsibilities r_k = softmax_k(log N_k + log w_k)
+  evaluated by log-sum-exp.
+*/
+#include <sgm/private/mixtureimpl.h>
+#include <sgmio.h>
+#include <petscblaslapack.h>
+
+PetscErrorCode SgmMixtureCreate(MPI_Comm comm, const char src[], PetscInt K, PetscInt d, const PetscReal w[], const PetscReal mu[], const PetscReal cov[], SgmMixture **mix)
+{
+  SgmMixture  *m;
+  PetscReal    wsum = 0;
+  PetscBLASInt n, lwork, info;
+  PetscReal   *work;
+
+  PetscFunctionBegin;
+  PetscCheck(K > 0 && d > 0, comm, PETSC_ERR_USER_INPUT, "%s: a mixture needs at least one component and dimension; got K=%" PetscInt_FMT ", d=%" PetscInt_FMT, src, K, d);
+  for (PetscInt k = 0; k < K; k++) {
+    PetscCheck(w[k] > 0 && PetscIsNormalReal(w[k]), comm, PETSC_ERR_USER_INPUT, "%s: weight %" PetscInt_FMT " is %g; weights must be positive", src, k, (double)w[k]);
+    wsum += w[k];
+  }
+  PetscCall(PetscNew(&m));
+  m->K = K;
+  m->d = d;
+  m->t = PETSC_MAX_REAL;
+  PetscCall(PetscMalloc6(K, &m->w, K, &m->logw, K * d, &m->mu, K * d * d, &m->cov, K * d * d, &m->Q, K * d, &m->lam));
+  PetscCall(PetscMalloc5(K * d, &m->amu, K * d, &m->ilam, K, &m->lc, d * d, &m->P, K * d * (d + 2) + 64, &m->work));
+  m->diag = PETSC_TRUE;
+  for (PetscInt k = 0; k < K; k++) {
+    m->w[k]    = w[k] / wsum;
+    m->logw[k] = PetscLogReal(m->w[k]);
+  }
+  PetscCall(PetscArraycpy(m->mu, mu, K * d));
+  PetscCall(PetscArraycpy(m->cov, cov, K * d * d));
+  PetscCall(PetscBLASIntCast(d, &n));
+  lwork = 3 * n + 64;
+  PetscCall(PetscMalloc1(lwork, &work));
+  for (PetscInt k = 0; k < K; k++) {
+    const PetscReal *C = cov + k * d * d;
+    PetscReal        cmax = 0;
+    for (PetscInt i = 0; i < d * d; i++) cmax = PetscMax(cmax, PetscAbsReal(C[i]));
+    for (PetscInt i = 0; i < d; i++)
+      for (PetscInt j = 0; j < i; j++) {
+        PetscCheck(PetscAbsReal(C[i * d + j] - C[j * d + i]) <= 1e-10 * cmax, comm, PETSC_ERR_USER_INPUT, "%s: covariance %" PetscInt_FMT " is not symmetric (entries (%" PetscInt_FMT ",%" PetscInt_FMT ") and (%" PetscInt_FMT ",%" PetscInt_FMT ") differ)", src, k, i, j, j, i);
+        if (C[i * d + j] != 0) m->diag = PETSC_FALSE;
+      }
+    /* symmetric eigendecomposition; LAPACK is column-major, C symmetric, so the row-major array
+       returned holds eigenvector j in column j after a transpose */
+    PetscReal *A = m->Q + k * d * d;
+    for (PetscInt i = 0; i < d; i++)
+      for (PetscInt j = 0; j < d; j++) A[j * d + i] = C[i * d + j];
+    PetscCallBLAS("LAPACKsyev", LAPACKsyev_("V", "U", &n, A, &n, m->lam + k * d, work, &lwork, &info));
+    PetscCheck(info == 0, comm, PETSC_ERR_LIB, "%s: eigendecomposition of covariance %" PetscInt_FMT " failed (LAPACK info %d)", src, k, (int)info);
+    /* A is column-major with eigenvectors as columns: A[j*d+i] = v_j[i]; store row-major Q[i*d+j] */
+    for (PetscInt i = 0; i < d; i++)
+      for (PetscInt j = 0; j < i; j++) {
+        PetscReal tmp = A[i * d + j];
+        A[i * d + j]  = A[j * d + i];
+        A[j * d + i]  = tmp;
+      }
+    PetscReal lmin = m->lam[k * d], lmax = m->lam[k * d + d - 1];
+    PetscCheck(lmin > 1e-13 * PetscMax(lmax, PETSC_SMALL), comm, PETSC_ERR_USER_INPUT, "%s: covariance %" PetscInt_FMT " is not positive definite (smallest eigenvalue %g)", src, k, (double)lmin);
+  }
+  PetscCall(PetscFree(work));
+  if (m->diag) { /* exact eigenpairs: identity rotation */
+    for (PetscInt k = 0; k < K; k++)
+      for (PetscInt i = 0; i < d; i++) m->lam[k * d + i] = cov[k * d * d + i * d + i];
+  }
+  *mix = m;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmMixtureDestroy(SgmMixture **mix)
+{
+  SgmMixture *m = *mix;
+
+  PetscFunctionBegin;
+  if (!m) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscFree6(m->w, m->logw, m->mu, m->cov, m->Q, m->lam));
+  PetscCall(PetscFree5(m->amu, m->ilam, m->lc, m->P, m->work));
+  PetscCall(PetscFree(*mix));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Fill the per-time cache (cheap: O(K d), plus O(d^3) for the K = 1 precision matrix). */
+PetscErrorCode SgmMixtureAtTime(SgmMixture *m, SgmSDE sde, PetscReal t)
+{
+  PetscInt  K = m->K, d = m->d;
+  PetscReal a, s;
+
+  PetscFunctionBegin;
+  if (t == m->t) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(SgmSDEMarginal(sde, t, &a, &s));
+  m->t     = t;
+  m->alpha = a;
+  m->sigma = s;
+  for (PetscInt k = 0; k < K; k++) {
+    PetscReal logdet = 0;
+    for (PetscInt j = 0; j < d; j++) {
+      PetscReal v          = a * a * m->lam[k * d + j] + s * s;
+      m->ilam[k * d + j]   = 1 / v;
+      m->amu[k * d + j]    = a * m->mu[k * d + j];
+      logdet              += PetscLogReal(v);
+    }
+    m->lc[k] = m->logw[k] - 0.5 * logdet - 0.5 * d * PetscLogReal(2 * PETSC_PI);
+  }
+  if (K == 1 && !m->diag) { /* P = Q diag(ilam) Q^T */
+    for (PetscInt i = 0; i < d; i++)
+      for (PetscInt j = 0; j < d; j++) {
+        PetscReal v = 0;
+        for (PetscInt l = 0; l < d; l++) v += m->Q[i * d + l] * m->ilam[l] * m->Q[j * d + l];
+        m->P[i * d + j] = v;
+      }
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* z_k = Q_k^T (x - alpha mu_k) scaled by ilam into v; returns log N_k(x) + log w_k. */
+static inline PetscReal ComponentTerm(const SgmMixture *m, PetscInt k, const PetscScalar *x, PetscReal *y, PetscReal *v)
+{
+  const PetscInt   d  = m->d;
+  const PetscReal *am = m->amu + k * d, *il = m->ilam + k * d;
+  PetscReal        q  = 0;
+
+  if (m->diag) {
+    for (PetscInt j = 0; j < d; j++) {
+      PetscReal z = x[j] - am[j];
+      v[j]        = z * il[j];
+      q          += z * v[j];
+    }
+  } else {
+    const PetscReal *Q = m->Q + k * d * d;
+    for (PetscInt j = 0; j < d; j++) y[j] = x[j] - am[j];
+    for (PetscInt j = 0; j < d; j++) v[j] = 0;
+    for (PetscInt i = 0; i < d; i++)
+      for (PetscInt j = 0; j < d; j++) v[j] += Q[i * d + j] * y[i];
+    for (PetscInt j = 0; j < d; j++) {
+      q    += v[j] * v[j] * il[j];
+      v[j] *= il[j];
+    }
+  }
+  return m->lc[k] - 0.5 * q;
+}
+
+PetscErrorCode SgmMixtureScore(SgmMixture *m, PetscInt n, const PetscScalar *x, PetscScalar *s)
+{
+  const PetscInt K = m->K, d = m->d;
+  PetscReal     *lp = m->work, *y = lp + K, *v = y + d; /* v: [K][d] */
+
+  PetscFunctionBegin;
+  if (K == 1) { /* the score is linear: s = -P (x - alpha mu) */
+    for (PetscInt i = 0; i < n; i++) {
+      const PetscScalar *xi = x + i * d;
+      PetscScalar       *si = s + i * d;
+      if (m->diag) {
+        for (PetscInt j = 0; j < d; j++) si[j] = -(xi[j] - m->amu[j]) * m->ilam[j];
+      } else {
+        for (PetscInt j = 0; j < d; j++) y[j] = xi[j] - m->amu[j];
+        for (PetscInt r = 0; r < d; r++) {
+          PetscReal acc = 0;
+          for (PetscInt j = 0; j < d; j++) acc += m->P[r * d + j] * y[j];
+          si[r] = -acc;
+        }
+      }
+    }
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  for (PetscInt i = 0; i < n; i++) {
+    const PetscScalar *xi = x + i * d;
+    PetscScalar       *si = s + i * d;
+    PetscReal          mx = PETSC_MIN_REAL, sum = 0;
+    for (PetscInt k = 0; k < K; k++) {
+      lp[k] = ComponentTerm(m, k, xi, y, v + k * d);
+      mx    = PetscMax(mx, lp[k]);
+    }
+    for (PetscInt k = 0; k < K; k++) {
+      lp[k] = PetscExpReal(lp[k] - mx);
+      sum  += lp[k];
+    }
+    for (PetscInt j = 0; j < d; j++) si[j] = 0;
+    for (PetscInt k = 0; k < K; k++) {
+      const PetscReal  rk = lp[k] / sum;
+      const PetscReal *vk = v + k * d;
+      if (m->diag) {
+        for (PetscInt j = 0; j < d; j++) si[j] -= rk * vk[j];
+      } else {
+        const PetscReal *Q = m->Q + k * d * d;
+        for (PetscInt r = 0; r < d; r++) {
+          PetscReal acc = 0;
+          for (PetscInt j = 0; j < d; j++) acc += Q[r * d + j] * vk[j];
+          si[r] -= rk * acc;
+        }
+      }
+    }
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmMixtureLogDensity(SgmMixture *m, PetscInt n, const PetscScalar *x, PetscReal *logp)
+{
+  const PetscInt K = m->K, d = m->d;
+  PetscReal     *lp = m->work, *y = lp + K, *v = y + d;
+
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < n; i++) {
+    PetscReal mx = PETSC_MIN_REAL, sum = 0;
+    for (PetscInt k = 0; k < K; k++) {
+      lp[k] = ComponentTerm(m, k, x + i * d, y, v);
+      mx    = PetscMax(mx, lp[k]);
+    }
+    for (PetscInt k = 0; k < K; k++) sum += PetscExpReal(lp[k] - mx);
+    logp[i] = mx + PetscLogReal(sum);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The target density, so that post-processing needs nothing but the output file. */
+PetscErrorCode SgmMixtureWrite(SgmMixture *m, MPI_Comm comm, hid_t file)
+{
+  hid_t   grp;
+  hsize_t dk[1] = {(hsize_t)m->K}, dm[2] = {(hsize_t)m->K, (hsize_t)m->d}, dc[3] = {(hsize_t)m->K, (hsize_t)m->d, (hsize_t)m->d};
+
+  PetscFunctionBegin;
+  PetscCallHDF5(grp = H5Gcreate2(file, "target", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  PetscCall(SgmH5AttrString(grp, "kind", "gaussian_mixture"));
+  PetscCall(SgmH5WriteSmall(comm, grp, "weights", 1, dk, m->w));
+  PetscCall(SgmH5WriteSmall(comm, grp, "means", 2, dm, m->mu));
+  PetscCall(SgmH5WriteSmall(comm, grp, "covariances", 3, dc, m->cov));
+  PetscCallHDF5(H5Gclose(grp));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmMixtureView(SgmMixture *m, PetscViewer viewer)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscViewerASCIIPrintf(viewer, "%" PetscInt_FMT " component(s) in dimension %" PetscInt_FMT "%s\n", m->K, m->d, m->diag ? ", diagonal covariances" : ""));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -1,0 +1,166 @@
+/* Small HDF5 helpers: attributes, small datasets, and validated reads of input files. */
+#include <sgmio.h>
+#include <unistd.h>
+
+PetscErrorCode SgmH5AttrString(hid_t obj, const char name[], const char value[])
+{
+  hid_t type, space, attr;
+
+  PetscFunctionBegin;
+  PetscCallHDF5(type = H5Tcopy(H5T_C_S1));
+  PetscCallHDF5(H5Tset_size(type, strlen(value) + 1));
+  PetscCallHDF5(H5Tset_strpad(type, H5T_STR_NULLTERM));
+  PetscCallHDF5(space = H5Screate(H5S_SCALAR));
+  if (H5Aexists(obj, name) > 0) PetscCallHDF5(H5Adelete(obj, name));
+  PetscCallHDF5(attr = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT));
+  PetscCallHDF5(H5Awrite(attr, type, value));
+  PetscCallHDF5(H5Aclose(attr));
+  PetscCallHDF5(H5Sclose(space));
+  PetscCallHDF5(H5Tclose(type));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmH5AttrScalar(hid_t obj, const char name[], hid_t type, const void *value)
+{
+  hid_t space, attr;
+
+  PetscFunctionBegin;
+  PetscCallHDF5(space = H5Screate(H5S_SCALAR));
+  if (H5Aexists(obj, name) > 0) PetscCallHDF5(H5Adelete(obj, name));
+  PetscCallHDF5(attr = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT));
+  PetscCallHDF5(H5Awrite(attr, type, value));
+  PetscCallHDF5(H5Aclose(attr));
+  PetscCallHDF5(H5Sclose(space));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmH5AttrReal(hid_t obj, const char name[], PetscReal v)
+{
+  double x = (double)v;
+
+  PetscFunctionBegin;
+  PetscCall(SgmH5AttrScalar(obj, name, H5T_NATIVE_DOUBLE, &x));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmH5AttrInt(hid_t obj, const char name[], PetscInt64 v)
+{
+  int64_t x = (int64_t)v;
+
+  PetscFunctionBegin;
+  PetscCall(SgmH5AttrScalar(obj, name, H5T_NATIVE_INT64, &x));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A small dataset, identical on all ranks.  Creation is collective; rank 0 alone writes the values
+   (independent raw-data I/O, allowed on an MPI-IO file). */
+PetscErrorCode SgmH5WriteSmall(MPI_Comm comm, hid_t loc, const char name[], PetscInt ndim, const hsize_t dims[], const PetscReal v[])
+{
+  hid_t       space, dset;
+  PetscMPIInt rank;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCallHDF5(space = H5Screate_simple((int)ndim, dims, NULL));
+  PetscCallHDF5(dset = H5Dcreate2(loc, name, H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  if (!rank) PetscCallHDF5(H5Dwrite(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v));
+  PetscCallHDF5(H5Dclose(dset));
+  PetscCallHDF5(H5Sclose(space));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Rank 0's part of SgmH5ReadReal: returns 0 and the data, or 1 and a message. */
+static int ReadOnRoot(const char fname[], const char dname[], PetscInt ndim, PetscInt dims[], double **data, char *msg, size_t len)
+{
+  hid_t       file = -1, dset = -1, space = -1, type = -1;
+  int         rank, status = 1;
+  hsize_t     hd[8];
+  size_t      total = 1;
+  H5T_class_t cls;
+
+  *data = NULL;
+  if (access(fname, R_OK)) {
+    snprintf(msg, len, "cannot read the file '%s': it does not exist or is not readable", fname);
+    return 1;
+  }
+  file = H5Fopen(fname, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (file < 0) {
+    snprintf(msg, len, "the file '%s' is not a readable HDF5 file", fname);
+    return 1;
+  }
+  if (H5Lexists(file, dname, H5P_DEFAULT) <= 0 || (dset = H5Dopen2(file, dname, H5P_DEFAULT)) < 0) {
+    snprintf(msg, len, "the HDF5 file '%s' has no dataset '%s'", fname, dname);
+    goto done;
+  }
+  space = H5Dget_space(dset);
+  type  = H5Dget_type(dset);
+  cls   = H5Tget_class(type);
+  if (cls != H5T_FLOAT && cls != H5T_INTEGER) {
+    snprintf(msg, len, "the dataset '%s' in '%s' is not numeric", dname, fname);
+    goto done;
+  }
+  rank = H5Sget_simple_extent_ndims(space);
+  if (rank != (int)ndim || rank > 8) {
+    snprintf(msg, len, "the dataset '%s' in '%s' has %d dimension(s); expected %d", dname, fname, rank, (int)ndim);
+    goto done;
+  }
+  H5Sget_simple_extent_dims(space, hd, NULL);
+  for (int i = 0; i < rank; i++) {
+    dims[i] = (PetscInt)hd[i];
+    total *= hd[i];
+  }
+  if (!total) {
+    snprintf(msg, len, "the dataset '%s' in '%s' is empty", dname, fname);
+    goto done;
+  }
+  *data = (double *)malloc(total * sizeof(double));
+  if (!*data || H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *data) < 0) {
+    snprintf(msg, len, "the dataset '%s' in '%s' could not be read (truncated or corrupt file?)", dname, fname);
+    goto done;
+  }
+  for (size_t i = 0; i < total; i++)
+    if (!isfinite((*data)[i])) {
+      snprintf(msg, len, "the dataset '%s' in '%s' contains NaN or Inf (entry %zu)", dname, fname, i);
+      goto done;
+    }
+  status = 0;
+done:
+  if (status && *data) {
+    free(*data);
+    *data = NULL;
+  }
+  if (type >= 0) H5Tclose(type);
+  if (space >= 0) H5Sclose(space);
+  if (dset >= 0) H5Dclose(dset);
+  if (file >= 0) H5Fclose(file);
+  return status;
+}
+
+PetscErrorCode SgmH5ReadReal(MPI_Comm comm, const char fname[], const char dname[], PetscInt ndim, PetscInt dims[], PetscReal **v)
+{
+  PetscMPIInt rank;
+  int         status = 0;
+  char        msg[PETSC_MAX_PATH_LEN + 256] = "";
+  double     *data = NULL;
+  PetscInt    total = 1;
+
+  PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(SGM_HDF5Read, 0, 0, 0, 0));
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (!rank) status = ReadOnRoot(fname, dname, ndim, dims, &data, msg, sizeof(msg));
+  PetscCallMPI(MPI_Bcast(&status, 1, MPI_INT, 0, comm));
+  if (status) {
+    PetscCallMPI(MPI_Bcast(msg, sizeof(msg), MPI_CHAR, 0, comm));
+    SETERRQ(comm, PETSC_ERR_FILE_READ, "%s", msg);
+  }
+  PetscCallMPI(MPI_Bcast(dims, (PetscMPIInt)ndim, MPIU_INT, 0, comm));
+  for (PetscInt i = 0; i < ndim; i++) total *= dims[i];
+  PetscCall(PetscMalloc1(total, v));
+  if (!rank) {
+    for (PetscInt i = 0; i < total; i++) (*v)[i] = (PetscReal)data[i];
+    free(data);
+  }
+  PetscCallMPI(MPI_Bcast(*v, (PetscMPIInt)total, MPIU_REAL, 0, comm));
+  PetscCall(PetscLogEventEnd(SGM_HDF5Read, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

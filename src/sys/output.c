@@ -1,0 +1,271 @@
+/*
+  The run's HDF5 output file.  Written collectively through MPI-IO under the name FILE.partial,
+  renamed to FILE by rank 0 once everything is on disk, and removed if the run fails.
+
+  Layout:  /samples [N,d]            final samples, rows in global sample order
+           /trajectory/x [F,N,d]     frames, unlimited leading dimension, one frame per chunk
+           /trajectory/t [F]         diffusion time of each frame
+           /nfe                      score evaluations per sample
+           root attributes           provenance (see SgmOutputWriteProvenance)
+*/
+#include <sgmio.h>
+#include <sgmconf.h>
+#include <unistd.h>
+#include <errno.h>
+
+struct _n_SgmOutput {
+  MPI_Comm  comm;
+  char      path[PETSC_MAX_PATH_LEN];
+  char      tmp[PETSC_MAX_PATH_LEN + 16];
+  hid_t     file, dxpl;
+  hid_t     trajx, trajt; /* trajectory datasets, created on the first frame */
+  hsize_t   nframes;
+  SgmOutput next; /* list of open outputs, for removal on failure */
+};
+
+static SgmOutput SgmOutputsOpen = NULL;
+
+PetscErrorCode SgmOutputCreate(MPI_Comm comm, const char path[], PetscBool overwrite, SgmOutput *out)
+{
+  SgmOutput   o;
+  PetscMPIInt rank;
+  int         exists = 0;
+  hid_t       fapl;
+
+  PetscFunctionBegin;
+  PetscCheck(path && path[0], comm, PETSC_ERR_USER_INPUT, "No output file given: use -output FILE");
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (!rank) exists = access(path, F_OK) == 0;
+  PetscCallMPI(MPI_Bcast(&exists, 1, MPI_INT, 0, comm));
+  PetscCheck(!exists || overwrite, comm, PETSC_ERR_FILE_OPEN, "The output file '%s' exists already: remove it, choose another -output, or add -overwrite", path);
+  PetscCall(PetscNew(&o));
+  o->comm  = comm;
+  o->trajx = o->trajt = -1;
+  PetscCall(PetscStrncpy(o->path, path, sizeof(o->path)));
+  PetscCall(PetscSNPrintf(o->tmp, sizeof(o->tmp), "%s.partial", path));
+  PetscCallHDF5(fapl = H5Pcreate(H5P_FILE_ACCESS));
+  PetscCallHDF5(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL));
+  o->file = H5Fcreate(o->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  PetscCallHDF5(H5Pclose(fapl));
+  if (o->file < 0) {
+    PetscCall(PetscFree(o));
+    SETERRQ(comm, PETSC_ERR_FILE_OPEN, "Cannot create the output file '%s': is its directory there and writable?", path);
+  }
+  PetscCallHDF5(o->dxpl = H5Pcreate(H5P_DATASET_XFER));
+  PetscCallHDF5(H5Pset_dxpl_mpio(o->dxpl, H5FD_MPIO_COLLECTIVE));
+  o->next        = SgmOutputsOpen;
+  SgmOutputsOpen = o;
+  *out           = o;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmOutputGetFile(SgmOutput o, hid_t *file)
+{
+  PetscFunctionBegin;
+  *file = o->file;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Provenance: what made this file, so that scripts never need to guess. */
+PetscErrorCode SgmOutputWriteProvenance(SgmOutput o, PetscInt64 seed)
+{
+  char        buf[4096], *opts;
+  PetscMPIInt size, len;
+  unsigned    maj, min, rel;
+
+  PetscFunctionBegin;
+  PetscCall(SgmH5AttrString(o->file, "sgm_version", SGM_VERSION_STRING));
+  PetscCall(SgmH5AttrString(o->file, "git_revision", SGM_GIT_REVISION));
+  PetscCall(SgmH5AttrString(o->file, "configure_args", SGM_CONFIGURE_ARGS));
+  PetscCall(PetscGetVersion(buf, sizeof(buf)));
+  PetscCall(SgmH5AttrString(o->file, "petsc_version", buf));
+  H5get_libversion(&maj, &min, &rel);
+  PetscCall(PetscSNPrintf(buf, sizeof(buf), "%u.%u.%u", maj, min, rel));
+  PetscCall(SgmH5AttrString(o->file, "hdf5_version", buf));
+  PetscCallMPI(MPI_Get_library_version(buf, &len));
+  buf[PetscMin(len, (PetscMPIInt)sizeof(buf) - 1)] = 0;
+  for (char *c = buf; *c; c++)
+    if (*c == '\n') *c = ' ';
+  PetscCall(SgmH5AttrString(o->file, "mpi_version", buf));
+  PetscCallMPI(MPI_Comm_size(o->comm, &size));
+  PetscCall(SgmH5AttrInt(o->file, "nranks", size));
+  PetscCall(SgmH5AttrInt(o->file, "seed", seed));
+  PetscCall(PetscOptionsGetAll(NULL, &opts));
+  PetscCall(SgmH5AttrString(o->file, "options", opts));
+  PetscCall(PetscFree(opts));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Rows [rstart, rstart+n) of a dataset [N,d] (or frame f of [F,N,d]) selected on this rank. */
+static PetscErrorCode SelectRows(hid_t fspace, int ndim, hsize_t frame, const SgmBatch *b, hid_t *mspace)
+{
+  hsize_t start[3], count[3], mdims[2];
+
+  PetscFunctionBegin;
+  mdims[0] = (hsize_t)b->n;
+  mdims[1] = (hsize_t)b->d;
+  PetscCallHDF5(*mspace = H5Screate_simple(2, mdims, NULL));
+  if (!b->n) {
+    PetscCallHDF5(H5Sselect_none(fspace));
+    PetscCallHDF5(H5Sselect_none(*mspace));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  if (ndim == 3) {
+    start[0] = frame; start[1] = (hsize_t)b->rstart; start[2] = 0;
+    count[0] = 1;     count[1] = (hsize_t)b->n;      count[2] = (hsize_t)b->d;
+  } else {
+    start[0] = (hsize_t)b->rstart; start[1] = 0;
+    count[0] = (hsize_t)b->n;      count[1] = (hsize_t)b->d;
+  }
+  PetscCallHDF5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmOutputWriteBatch(SgmOutput o, const char name[], const SgmBatch *b, Vec X)
+{
+  hsize_t            dims[2] = {(hsize_t)b->N, (hsize_t)b->d};
+  hid_t              fspace, mspace, dset;
+  const PetscScalar *x;
+
+  PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(SGM_HDF5Write, 0, 0, 0, 0));
+  PetscCallHDF5(fspace = H5Screate_simple(2, dims, NULL));
+  PetscCallHDF5(dset = H5Dcreate2(o->file, name, H5T_NATIVE_DOUBLE, fspace, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  PetscCall(SelectRows(fspace, 2, 0, b, &mspace));
+  PetscCall(VecGetArrayRead(X, &x));
+  PetscCallHDF5(H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, o->dxpl, x));
+  PetscCall(VecRestoreArrayRead(X, &x));
+  PetscCallHDF5(H5Sclose(mspace));
+  PetscCallHDF5(H5Sclose(fspace));
+  PetscCallHDF5(H5Dclose(dset));
+  PetscCall(PetscLogEventEnd(SGM_HDF5Write, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode TrajectoryCreate(SgmOutput o, const SgmBatch *b)
+{
+  hid_t   grp, space, dcpl;
+  hsize_t dims[3] = {0, (hsize_t)b->N, (hsize_t)b->d}, maxd[3] = {H5S_UNLIMITED, (hsize_t)b->N, (hsize_t)b->d};
+  hsize_t chunk[3] = {1, (hsize_t)b->N, (hsize_t)b->d}, one = 1, zero = 0, unl = H5S_UNLIMITED;
+
+  PetscFunctionBegin;
+  /* a chunk must stay below 4 GiB: cap the rows of one chunk at 2^26/d (512 MiB of doubles) */
+  chunk[1] = PetscMin((hsize_t)b->N, PetscMax((hsize_t)1, ((hsize_t)1 << 26) / (hsize_t)b->d));
+  PetscCallHDF5(grp = H5Gcreate2(o->file, "trajectory", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  PetscCallHDF5(space = H5Screate_simple(3, dims, maxd));
+  PetscCallHDF5(dcpl = H5Pcreate(H5P_DATASET_CREATE));
+  PetscCallHDF5(H5Pset_chunk(dcpl, 3, chunk));
+  PetscCallHDF5(o->trajx = H5Dcreate2(grp, "x", H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+  PetscCallHDF5(H5Pclose(dcpl));
+  PetscCallHDF5(H5Sclose(space));
+  PetscCallHDF5(space = H5Screate_simple(1, &zero, &unl));
+  PetscCallHDF5(dcpl = H5Pcreate(H5P_DATASET_CREATE));
+  PetscCallHDF5(H5Pset_chunk(dcpl, 1, &one));
+  PetscCallHDF5(o->trajt = H5Dcreate2(grp, "t", H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+  PetscCallHDF5(H5Pclose(dcpl));
+  PetscCallHDF5(H5Sclose(space));
+  PetscCallHDF5(H5Gclose(grp));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Append one frame (the whole batch at diffusion time t); collective. */
+PetscErrorCode SgmOutputTrajectoryAppend(SgmOutput o, const SgmBatch *b, PetscReal t, Vec X)
+{
+  hsize_t            dims[3] = {o->nframes + 1, (hsize_t)b->N, (hsize_t)b->d}, tdim = o->nframes + 1, one = 1;
+  hid_t              fspace, mspace;
+  const PetscScalar *x;
+  PetscMPIInt        rank;
+  double             tv = (double)t;
+
+  PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(SGM_HDF5Write, 0, 0, 0, 0));
+  if (o->trajx < 0) PetscCall(TrajectoryCreate(o, b));
+  PetscCallHDF5(H5Dset_extent(o->trajx, dims));
+  PetscCallHDF5(fspace = H5Dget_space(o->trajx));
+  PetscCall(SelectRows(fspace, 3, o->nframes, b, &mspace));
+  PetscCall(VecGetArrayRead(X, &x));
+  PetscCallHDF5(H5Dwrite(o->trajx, H5T_NATIVE_DOUBLE, mspace, fspace, o->dxpl, x));
+  PetscCall(VecRestoreArrayRead(X, &x));
+  PetscCallHDF5(H5Sclose(mspace));
+  PetscCallHDF5(H5Sclose(fspace));
+
+  PetscCallHDF5(H5Dset_extent(o->trajt, &tdim));
+  PetscCallHDF5(fspace = H5Dget_space(o->trajt));
+  PetscCallHDF5(mspace = H5Screate_simple(1, &one, NULL));
+  PetscCallMPI(MPI_Comm_rank(o->comm, &rank));
+  if (!rank) {
+    PetscCallHDF5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &o->nframes, NULL, &one, NULL));
+  } else {
+    PetscCallHDF5(H5Sselect_none(fspace));
+    PetscCallHDF5(H5Sselect_none(mspace));
+  }
+  PetscCallHDF5(H5Dwrite(o->trajt, H5T_NATIVE_DOUBLE, mspace, fspace, o->dxpl, &tv));
+  PetscCallHDF5(H5Sclose(mspace));
+  PetscCallHDF5(H5Sclose(fspace));
+  o->nframes++;
+  PetscCall(PetscLogEventEnd(SGM_HDF5Write, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode OutputFree(SgmOutput *out, PetscBool keep)
+{
+  SgmOutput   o = *out, *p;
+  PetscMPIInt rank;
+  herr_t      err = 0;
+
+  PetscFunctionBegin;
+  if (!o) PetscFunctionReturn(PETSC_SUCCESS);
+  for (p = &SgmOutputsOpen; *p; p = &(*p)->next)
+    if (*p == o) {
+      *p = o->next;
+      break;
+    }
+  if (o->trajx >= 0) H5Dclose(o->trajx);
+  if (o->trajt >= 0) H5Dclose(o->trajt);
+  H5Pclose(o->dxpl);
+  err = H5Fclose(o->file);
+  PetscCallMPI(MPI_Comm_rank(o->comm, &rank));
+  if (!rank) {
+    if (keep && err >= 0) {
+      if (rename(o->tmp, o->path)) {
+        (void)unlink(o->tmp);
+        err = -1;
+      }
+    } else (void)unlink(o->tmp);
+  }
+  if (keep) PetscCallMPI(MPI_Bcast(&err, sizeof(err), MPI_BYTE, 0, o->comm));
+  PetscCheck(!keep || err >= 0, o->comm, PETSC_ERR_FILE_WRITE, "Could not complete the output file '%s' (disk full or directory removed?)", o->path);
+  PetscCall(PetscFree(o));
+  *out = NULL;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Close and publish the file under its final name. */
+PetscErrorCode SgmOutputClose(SgmOutput *out)
+{
+  PetscFunctionBegin;
+  PetscCall(OutputFree(out, PETSC_TRUE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Close and remove: nothing half-written is left behind. */
+PetscErrorCode SgmOutputDiscard(SgmOutput *out)
+{
+  PetscFunctionBegin;
+  PetscCall(OutputFree(out, PETSC_FALSE));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Called on the error path: remove every temporary file this process still has open.  Not
+   collective; only the removal (by any rank) matters here. */
+PetscErrorCode SgmOutputDiscardAll(void)
+{
+  PetscFunctionBegin;
+  while (SgmOutputsOpen) {
+    SgmOutput o    = SgmOutputsOpen;
+    SgmOutputsOpen = o->next;
+    (void)unlink(o->tmp);
+    PetscCall(PetscFree(o));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
