@@ -14,7 +14,6 @@ static PetscErrorCode SgmODERHS(TS ts, PetscReal tau, Vec X, Vec F, void *ctx)
   PetscFunctionBegin;
   PetscCall(SgmSamplerTauToTime(sampler, tau, &t));
   PetscCall(SgmSamplerReverseDrift(sampler, t, 0.5, X, F));
-  PetscCall(VecScale(F, -1));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
