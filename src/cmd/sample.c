@@ -37,7 +37,10 @@ PetscErrorCode SgmCommandSample(MPI_Comm comm)
   PetscCall(SgmSamplerCreate(comm, &sampler));
   PetscCall(SgmSamplerSetFromOptions(sampler));
   PetscCall(PetscOptionsHasHelp(NULL, &help));
-  if (help) {
+  if (help) { /* list the time-stepping options too, then stop */
+    TS ts;
+    PetscCall(SgmSamplerGetTS(sampler, &ts));
+    PetscCall(TSSetFromOptions(ts));
     PetscCall(SgmSamplerDestroy(&sampler));
     PetscFunctionReturn(PETSC_SUCCESS);
   }

@@ -7,7 +7,16 @@ static const char help[] = "sgm: score-based generative models on MPI, PETSc and
                            "Usage: mpiexec -n P sgm <command> [options]      (sgm <command> -help lists the options)\n"
                            "Commands:\n"
                            "  sample   draw samples by integrating the reverse SDE or the probability-flow ODE\n"
-                           "  version  print the version, git revision and library versions\n\n";
+                           "  version  print the version, git revision and library versions\n\n"
+                           "Objects of `sgm sample` and their types (options of the selected type are listed below):\n"
+                           "  -sde_type      vp         variance preserving, beta(t) linear 0.1..20 or the DDPM schedule (-sde_vp_schedule ddpm)\n"
+                           "                 subvp      sub-variance preserving (Song et al. 2021, eq. 12)\n"
+                           "                 ve         variance exploding, sigma 0.01..50\n"
+                           "  -score_type    gmm        exact score of a diffused Gaussian mixture (-gmm_file)\n"
+                           "                 gaussian   exact score of a diffused Gaussian (-gaussian_file or -gaussian_mean/-gaussian_std)\n"
+                           "  -sampler_type  em         Euler-Maruyama on the reverse SDE, 1 NFE per step\n"
+                           "                 ancestral  DDPM ancestral sampling, variance beta or beta_tilde, 1 NFE per step\n"
+                           "                 ode        probability-flow ODE through any PETSc TS (-ts_type ...), adaptive RK45 by default\n\n";
 
 typedef struct {
   const char *name;
