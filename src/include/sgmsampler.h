@@ -14,6 +14,14 @@ typedef const char           *SgmSamplerType;
 #define TSSGMEM        "sgmem"
 #define TSSGMANCESTRAL "sgmancestral"
 
+/* Time grid of the fixed-step samplers */
+typedef enum {
+  SGM_SCHEDULE_UNIFORM, /* t_k uniform from T to eps */
+  SGM_SCHEDULE_KARRAS,  /* EDM: sigma_k^(1/rho) uniform from sigma_max to sigma_min, then sigma = 0 */
+  SGM_SCHEDULE_LOGSNR   /* lambda = log(alpha/sigma) uniform from lambda(T) to lambda(eps) */
+} SgmSchedule;
+PETSC_EXTERN const char *const SgmSchedules[];
+
 typedef enum {
   SGM_ANCESTRAL_BETA,
   SGM_ANCESTRAL_BETA_TILDE
@@ -46,8 +54,9 @@ PETSC_EXTERN PetscErrorCode SgmSamplerWriteAttributes(SgmSampler, hid_t);
 PETSC_EXTERN PetscErrorCode SgmSamplerView(SgmSampler, PetscViewer);
 PETSC_EXTERN PetscErrorCode SgmSamplerDestroy(SgmSampler *);
 
-/* Time grid of fixed-step samplers: t_k, k = 0..nsteps, from T down to eps. */
+/* Time grid of fixed-step samplers: t_k, k = 0..nsteps, from T down to eps (or 0, karras). */
 PETSC_EXTERN PetscErrorCode SgmSamplerGetGridTime(SgmSampler, PetscInt, PetscReal *);
+PETSC_EXTERN PetscErrorCode SgmSamplerSetSchedule(SgmSampler, SgmSchedule);
 /* Reverse-time convention: TS integrates in tau = T - t, forward from 0 to T - eps. */
 PETSC_EXTERN PetscErrorCode SgmSamplerTauToTime(SgmSampler, PetscReal, PetscReal *);
 PETSC_EXTERN PetscErrorCode SgmSamplerFromTS(TS, SgmSampler *);

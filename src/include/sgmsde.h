@@ -26,6 +26,8 @@ PETSC_EXTERN PetscErrorCode SgmSDEGetInterval(SgmSDE, PetscReal *, PetscReal *);
 PETSC_EXTERN PetscErrorCode SgmSDECoefficients(SgmSDE, PetscReal, PetscReal *, PetscReal *);
 PETSC_EXTERN PetscErrorCode SgmSDEMarginal(SgmSDE, PetscReal, PetscReal *, PetscReal *);
 PETSC_EXTERN PetscErrorCode SgmSDETransition(SgmSDE, PetscReal, PetscReal, PetscReal *, PetscReal *);
+PETSC_EXTERN PetscErrorCode SgmSDENoiseToSignal(SgmSDE, PetscReal, PetscReal *);
+PETSC_EXTERN PetscErrorCode SgmSDETimeFromNoiseToSignal(SgmSDE, PetscReal, PetscReal *);
 PETSC_EXTERN PetscErrorCode SgmSDEGetPriorStd(SgmSDE, PetscReal *);
 PETSC_EXTERN PetscErrorCode SgmSDEPriorLogDensity(SgmSDE, PetscInt, const PetscScalar[], PetscReal *);
 PETSC_EXTERN PetscErrorCode SgmSDEWriteAttributes(SgmSDE, hid_t);

@@ -12,6 +12,7 @@
 #include <sgmio.h>
 
 PetscFunctionList SgmSamplerList = NULL;
+const char *const SgmSchedules[] = {"uniform", "karras", "logsnr", "SgmSchedule", "SGM_SCHEDULE_", NULL};
 
 PetscErrorCode SgmSamplerRegister(const char name[], PetscErrorCode (*create)(SgmSampler))
 {
@@ -32,6 +33,7 @@ PetscErrorCode SgmSamplerCreate(MPI_Comm comm, SgmSampler *sampler)
   s->N      = 10000;
   s->nsteps = 1000;
   s->seed   = 0;
+  s->rho    = 7;
   PetscCall(TSCreate(comm, &s->ts));
   PetscCall(PetscObjectIncrementTabLevel((PetscObject)s->ts, (PetscObject)s, 1));
   PetscCall(TSSetApplicationContext(s->ts, s));
@@ -153,6 +155,10 @@ PetscErrorCode SgmSamplerSetFromOptions(SgmSampler sampler)
   N = sampler->nsteps;
   PetscCall(PetscOptionsInt("-sampler_steps", "Number of steps (fixed-step samplers) or first step = (T-eps)/steps (adaptive)", "SgmSamplerSetNumSteps", N, &N, &flg));
   if (flg) PetscCall(SgmSamplerSetNumSteps(sampler, N));
+  PetscCall(PetscOptionsEnum("-sampler_schedule", "Spacing of the time grid of fixed-step samplers", "SgmSamplerSetSchedule", SgmSchedules, (PetscEnum)sampler->schedule, (PetscEnum *)&sampler->schedule, NULL));
+  PetscCall(PetscOptionsReal("-karras_rho", "Exponent rho of the karras schedule", "SgmSamplerSetSchedule", sampler->rho, &sampler->rho, NULL));
+  PetscCall(PetscOptionsReal("-karras_sigma_min", "Smallest sigma/alpha of the karras schedule (default: that of t = eps)", "SgmSamplerSetSchedule", sampler->karras_smin, &sampler->karras_smin, NULL));
+  PetscCall(PetscOptionsReal("-karras_sigma_max", "Largest sigma/alpha of the karras schedule (default: that of t = T)", "SgmSamplerSetSchedule", sampler->karras_smax, &sampler->karras_smax, NULL));
   PetscCall(PetscOptionsBool("-sampler_denoise", "Finish with the Tweedie denoising step x0 = (x + sigma^2 s(x,eps))/alpha (one more NFE)", "", sampler->denoise, &sampler->denoise, NULL));
   PetscCall(PetscOptionsInt("-trajectory_frames", "Frames of the whole batch saved to /trajectory (0: none)", "SgmSamplerSetTrajectory", sampler->nframes, &sampler->nframes, &flg2));
   PetscCheck(sampler->nframes >= 0 && sampler->nframes != 1, PetscObjectComm((PetscObject)sampler), PETSC_ERR_USER_INPUT, "-trajectory_frames must be 0 or at least 2 (start and end); got %" PetscInt_FMT, sampler->nframes);
@@ -161,13 +167,71 @@ PetscErrorCode SgmSamplerSetFromOptions(SgmSampler sampler)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* t_k = T + (eps - T) k / nsteps, k = 0..nsteps. */
-PetscErrorCode SgmSamplerGetGridTime(SgmSampler sampler, PetscInt k, PetscReal *t)
+PetscErrorCode SgmSamplerSetSchedule(SgmSampler sampler, SgmSchedule schedule)
 {
-  SgmSDE sde = sampler->score->sde;
+  PetscFunctionBegin;
+  sampler->schedule    = schedule;
+  sampler->setupcalled = PETSC_FALSE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  The grid T = t_0 > t_1 > ... > t_n of the fixed-step samplers:
+    uniform  t_k = T + (eps - T) k/n
+    logsnr   lambda(t_k) uniform between lambda(T) and lambda(eps), lambda = log(alpha/sigma)   (DPM-Solver)
+    karras   sigma_k = (smax^(1/rho) + k/(n-1) (smin^(1/rho) - smax^(1/rho)))^rho, k < n, and t_n = 0,
+             with sigma = sigma(t)/alpha(t)                                                    (EDM, eq. 5)
+*/
+static PetscErrorCode SgmSamplerComputeGrid(SgmSampler sampler)
+{
+  SgmSDE    sde = sampler->score->sde;
+  PetscInt  n   = sampler->nsteps;
+  PetscReal *tg;
+  MPI_Comm  comm = PetscObjectComm((PetscObject)sampler);
 
   PetscFunctionBegin;
-  *t = k == sampler->nsteps ? sde->eps : sde->T + (sde->eps - sde->T) * ((PetscReal)k / sampler->nsteps);
+  PetscCall(PetscFree(sampler->tgrid));
+  PetscCall(PetscMalloc1(n + 1, &sampler->tgrid));
+  tg = sampler->tgrid;
+  switch (sampler->schedule) {
+  case SGM_SCHEDULE_UNIFORM:
+    for (PetscInt k = 0; k <= n; k++) tg[k] = sde->T + (sde->eps - sde->T) * ((PetscReal)k / n);
+    tg[n] = sde->eps;
+    break;
+  case SGM_SCHEDULE_LOGSNR: {
+    PetscReal r0, r1;
+    PetscCheck(sde->eps > 0, comm, PETSC_ERR_USER_INPUT, "The logsnr schedule needs -sde_eps > 0 (log SNR is infinite at t = 0)");
+    PetscCall(SgmSDENoiseToSignal(sde, sde->T, &r0));
+    PetscCall(SgmSDENoiseToSignal(sde, sde->eps, &r1));
+    for (PetscInt k = 0; k <= n; k++) {
+      PetscReal lr = PetscLogReal(r0) + (PetscLogReal(r1) - PetscLogReal(r0)) * ((PetscReal)k / n);
+      PetscCall(SgmSDETimeFromNoiseToSignal(sde, PetscExpReal(lr), &tg[k]));
+    }
+    tg[0] = sde->T;
+    tg[n] = sde->eps;
+  } break;
+  case SGM_SCHEDULE_KARRAS: {
+    PetscReal smin = sampler->karras_smin, smax = sampler->karras_smax, rho = sampler->rho;
+    if (smin <= 0) PetscCall(SgmSDENoiseToSignal(sde, PetscMax(sde->eps, PETSC_SMALL), &smin));
+    if (smax <= 0) PetscCall(SgmSDENoiseToSignal(sde, sde->T, &smax));
+    PetscCheck(n >= 2, comm, PETSC_ERR_USER_INPUT, "The karras schedule needs -sampler_steps >= 2; got %" PetscInt_FMT, n);
+    PetscCheck(rho > 0 && smin < smax, comm, PETSC_ERR_USER_INPUT, "The karras schedule needs -karras_rho > 0 and -karras_sigma_min < -karras_sigma_max; got %g, %g, %g", (double)rho, (double)smin, (double)smax);
+    for (PetscInt k = 0; k < n; k++) {
+      PetscReal s = PetscPowReal(PetscPowReal(smax, 1 / rho) + ((PetscReal)k / (n - 1)) * (PetscPowReal(smin, 1 / rho) - PetscPowReal(smax, 1 / rho)), rho);
+      PetscCall(SgmSDETimeFromNoiseToSignal(sde, s, &tg[k]));
+    }
+    tg[n] = 0;
+  } break;
+  }
+  for (PetscInt k = 0; k < n; k++) PetscCheck(tg[k + 1] < tg[k], comm, PETSC_ERR_USER_INPUT, "The %s time grid is not decreasing at step %" PetscInt_FMT " (t = %g, %g): fewer steps or other schedule bounds", SgmSchedules[sampler->schedule], k, (double)tg[k], (double)tg[k + 1]);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmSamplerGetGridTime(SgmSampler sampler, PetscInt k, PetscReal *t)
+{
+  PetscFunctionBegin;
+  PetscCheck(sampler->tgrid && k >= 0 && k <= sampler->nsteps, PetscObjectComm((PetscObject)sampler), PETSC_ERR_ARG_OUTOFRANGE, "Grid index %" PetscInt_FMT " outside 0..%" PetscInt_FMT " (or sampler not set up)", k, sampler->nsteps);
+  *t = sampler->tgrid[k];
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -244,7 +308,7 @@ static PetscErrorCode SgmSamplerMonitorTrajectory(TS ts, PetscInt step, PetscRea
 {
   SgmSampler sampler = (SgmSampler)ctx;
   SgmSDE     sde     = sampler->score->sde;
-  PetscReal  span    = sde->T - sde->eps;
+  PetscReal  span    = sde->T - sampler->tgrid[sampler->nsteps];
 
   PetscFunctionBegin;
   while (sampler->framesdone < sampler->nframes && tau >= span * sampler->framesdone / (sampler->nframes - 1) - 1e-9 * span) {
@@ -287,9 +351,10 @@ PetscErrorCode SgmSamplerSetUp(SgmSampler sampler)
   PetscCall(VecDuplicate(sampler->X, &sampler->work));
   PetscCall(VecDuplicate(sampler->X, &sampler->noise));
   PetscCall(TSSetSolution(sampler->ts, sampler->X));
+  PetscCall(SgmSamplerComputeGrid(sampler));
   PetscCall(TSSetTime(sampler->ts, 0));
-  PetscCall(TSSetMaxTime(sampler->ts, sde->T - sde->eps));
-  PetscCall(TSSetTimeStep(sampler->ts, (sde->T - sde->eps) / sampler->nsteps));
+  PetscCall(TSSetMaxTime(sampler->ts, sde->T - sampler->tgrid[sampler->nsteps]));
+  PetscCall(TSSetTimeStep(sampler->ts, sampler->tgrid[0] - sampler->tgrid[1]));
   PetscCall(TSSetExactFinalTime(sampler->ts, TS_EXACTFINALTIME_MATCHSTEP));
   PetscCall(TSSetPostStep(sampler->ts, SgmSamplerPostStep));
   PetscUseTypeMethod(sampler, setup);
@@ -298,7 +363,7 @@ PetscErrorCode SgmSamplerSetUp(SgmSampler sampler)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* x_T from the prior, integrate to eps, optionally denoise.  Result in SgmSamplerGetSamples(). */
+/* x_T from the prior, integrate to the end of the grid (eps), optionally denoise.  Result in SgmSamplerGetSamples(). */
 PetscErrorCode SgmSamplerSolve(SgmSampler sampler)
 {
   SgmSDE             sde;
@@ -323,12 +388,12 @@ PetscErrorCode SgmSamplerSolve(SgmSampler sampler)
   PetscCall(TSSolve(sampler->ts, sampler->X));
   PetscCall(TSGetConvergedReason(sampler->ts, &reason));
   PetscCheck(reason >= 0, comm, PETSC_ERR_NOT_CONVERGED, "Sampler %s failed: TS stopped with %s; for an adaptive -ts_type loosen -ts_rtol/-ts_atol or raise -ts_max_steps", ((PetscObject)sampler)->type_name, TSConvergedReasons[reason]);
-  if (sampler->denoise) {
-    PetscReal a, s;
-    PetscCall(SgmSDEMarginal(sde, sde->eps, &a, &s));
-    PetscCall(SgmScoreApply(sampler->score, sde->eps, &sampler->batch, sampler->X, sampler->work));
+  if (sampler->denoise && sampler->tgrid[sampler->nsteps] > 0) { /* at t = 0 there is no noise left */
+    PetscReal a, s, tend = sampler->tgrid[sampler->nsteps];
+    PetscCall(SgmSDEMarginal(sde, tend, &a, &s));
+    PetscCall(SgmScoreApply(sampler->score, tend, &sampler->batch, sampler->X, sampler->work));
     PetscCall(VecAXPBY(sampler->X, s * s / a, 1 / a, sampler->work));
-    PetscCall(SgmSamplerCheckFinite(sampler, -1, sde->eps));
+    PetscCall(SgmSamplerCheckFinite(sampler, -1, tend));
   }
   PetscCall(SgmScoreGetNFE(sampler->score, &sampler->nfe));
   sampler->nfe -= nfe0;
@@ -375,6 +440,7 @@ PetscErrorCode SgmSamplerWriteAttributes(SgmSampler sampler, hid_t file)
   PetscCall(SgmH5AttrString(file, "ts_type", tstype));
   PetscCall(SgmH5AttrInt(file, "nsamples", sampler->N));
   PetscCall(SgmH5AttrInt(file, "sampler_steps", sampler->nsteps));
+  PetscCall(SgmH5AttrString(file, "sampler_schedule", SgmSchedules[sampler->schedule]));
   PetscCall(TSGetStepNumber(sampler->ts, &steps));
   PetscCall(SgmH5AttrInt(file, "steps_taken", steps));
   PetscCall(SgmH5AttrInt(file, "sampler_denoise", sampler->denoise));
@@ -418,6 +484,7 @@ PetscErrorCode SgmSamplerDestroy(SgmSampler *sampler)
   PetscCall(VecDestroy(&(*sampler)->X));
   PetscCall(VecDestroy(&(*sampler)->work));
   PetscCall(VecDestroy(&(*sampler)->noise));
+  PetscCall(PetscFree((*sampler)->tgrid));
   PetscCall(SgmScoreDestroy(&(*sampler)->score));
   PetscCall(PetscHeaderDestroy(sampler));
   PetscFunctionReturn(PETSC_SUCCESS);

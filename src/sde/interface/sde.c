@@ -139,6 +139,43 @@ PetscErrorCode SgmSDETransition(SgmSDE sde, PetscReal s, PetscReal t, PetscReal 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* sigma(t)/alpha(t): EDM's sigma, the noise level of x/alpha; increasing in t for every sgm SDE. */
+PetscErrorCode SgmSDENoiseToSignal(SgmSDE sde, PetscReal t, PetscReal *r)
+{
+  PetscReal a, s;
+
+  PetscFunctionBegin;
+  PetscCall(SgmSDEMarginal(sde, t, &a, &s));
+  *r = s / a;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The t in [0, T] with sigma(t)/alpha(t) = r, by bisection (to the last bit; used once per grid point). */
+PetscErrorCode SgmSDETimeFromNoiseToSignal(SgmSDE sde, PetscReal r, PetscReal *t)
+{
+  PetscReal lo = 0, hi = sde->T, v;
+
+  PetscFunctionBegin;
+  PetscCall(SgmSDENoiseToSignal(sde, hi, &v));
+  if (r >= v) {
+    *t = hi;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  if (r <= 0) {
+    *t = 0;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  for (int it = 0; it < 200 && hi - lo > 0; it++) {
+    PetscReal mid = 0.5 * (lo + hi);
+    if (mid <= lo || mid >= hi) break;
+    PetscCall(SgmSDENoiseToSignal(sde, mid, &v));
+    if (v < r) lo = mid;
+    else hi = mid;
+  }
+  *t = 0.5 * (lo + hi);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode SgmSDEGetPriorStd(SgmSDE sde, PetscReal *std)
 {
   PetscFunctionBegin;

@@ -22,6 +22,9 @@ struct _p_SgmSampler {
   Vec        noise;    /* scratch vector of the batch's layout (normal variates) */
   PetscInt   N;        /* number of samples */
   PetscInt   nsteps;   /* steps of fixed-step samplers (and initial step count of adaptive ones) */
+  SgmSchedule schedule; /* how the grid t_0 = T > t_1 > ... > t_nsteps is spaced */
+  PetscReal  rho, karras_smin, karras_smax; /* karras schedule; sigma bounds <= 0: from the SDE */
+  PetscReal *tgrid;    /* [nsteps + 1] */
   PetscInt64 seed;
   PetscBool  denoise;  /* final Tweedie step x0 = (x + sigma^2 s(x,eps)) / alpha */
   PetscBool  fixedstep;/* PETSC_TRUE if the integrator takes exactly nsteps steps of the grid */
