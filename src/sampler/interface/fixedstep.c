@@ -16,7 +16,7 @@ PetscErrorCode SgmSamplerFillNoise(SgmSampler sampler, SgmStream stream, PetscIn
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode TSStep_SgmFixed(TS ts, SgmFixedStepFn step)
+static PetscErrorCode TSStep_SgmFixed(TS ts)
 {
   SgmSampler sampler;
   PetscInt   k = ts->steps;
@@ -25,13 +25,14 @@ PetscErrorCode TSStep_SgmFixed(TS ts, SgmFixedStepFn step)
 
   PetscFunctionBegin;
   PetscCall(SgmSamplerFromTS(ts, &sampler));
+  PetscCheck(sampler->ops->step, PetscObjectComm((PetscObject)ts), PETSC_ERR_ARG_WRONG, "Sampler %s is not a fixed-step sampler", ((PetscObject)sampler)->type_name);
   PetscCheck(k < sampler->nsteps, PetscObjectComm((PetscObject)ts), PETSC_ERR_ARG_OUTOFRANGE, "Step %" PetscInt_FMT " is past the sampler's grid of %" PetscInt_FMT " steps", k, sampler->nsteps);
   PetscCall(SgmSamplerGetGridTime(sampler, k, &t0));
   PetscCall(SgmSamplerGetGridTime(sampler, k + 1, &t1));
   PetscCall(SgmSDEGetInterval(sampler->score->sde, NULL, &T));
   PetscCall(PetscLogEventBegin(SGM_Step, 0, 0, 0, 0));
   PetscCall(TSPreStage(ts, ts->ptime));
-  PetscCall(step(sampler, k, t0, t1, X));
+  PetscCall((*sampler->ops->step)(sampler, k, t0, t1, X));
   PetscCall(TSPostStage(ts, ts->ptime, 0, &X));
   PetscCall(PetscLogEventEnd(SGM_Step, 0, 0, 0, 0));
   ts->ptime     = T - t1;
@@ -58,10 +59,10 @@ static PetscErrorCode TSDestroy_SgmFixed(TS ts)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode TSCreate_SgmFixed(TS ts, PetscErrorCode (*step)(TS))
+PetscErrorCode TSCreate_SgmFixed(TS ts)
 {
   PetscFunctionBegin;
-  ts->ops->step           = step;
+  ts->ops->step           = TSStep_SgmFixed;
   ts->ops->setup          = TSSetUp_SgmFixed;
   ts->ops->destroy        = TSDestroy_SgmFixed;
   ts->default_adapt_type  = TSADAPTNONE;

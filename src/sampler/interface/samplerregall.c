@@ -1,10 +1,9 @@
 #include <sgm/private/samplerimpl.h>
 
+
 PETSC_INTERN PetscErrorCode SgmSamplerCreate_EM(SgmSampler);
 PETSC_INTERN PetscErrorCode SgmSamplerCreate_Ancestral(SgmSampler);
 PETSC_INTERN PetscErrorCode SgmSamplerCreate_ODE(SgmSampler);
-PETSC_INTERN PetscErrorCode TSCreate_SgmEM(TS);
-PETSC_INTERN PetscErrorCode TSCreate_SgmAncestral(TS);
 
 PETSC_INTERN PetscErrorCode SgmSamplerRegisterAll(void)
 {
@@ -19,7 +18,7 @@ PETSC_INTERN PetscErrorCode SgmSamplerRegisterAll(void)
 PetscErrorCode TSRegister_Sgm(void)
 {
   PetscFunctionBegin;
-  PetscCall(TSRegister(TSSGMEM, TSCreate_SgmEM));
-  PetscCall(TSRegister(TSSGMANCESTRAL, TSCreate_SgmAncestral));
+  PetscCall(TSRegister(TSSGMEM, TSCreate_SgmFixed));
+  PetscCall(TSRegister(TSSGMANCESTRAL, TSCreate_SgmFixed));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

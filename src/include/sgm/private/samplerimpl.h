@@ -3,8 +3,12 @@
 #include <sgmsampler.h>
 #include <petsc/private/petscimpl.h>
 
+/* One step of a fixed-step sampler: x(t_k) -> x(t_{k+1}) on the grid, in place. */
+typedef PetscErrorCode (*SgmFixedStepFn)(SgmSampler, PetscInt, PetscReal, PetscReal, Vec);
+
 typedef struct _SgmSamplerOps *SgmSamplerOps;
 struct _SgmSamplerOps {
+  SgmFixedStepFn step; /* fixed-step samplers: driven by the TS types of fixedstep.c */
   PetscErrorCode (*setfromoptions)(SgmSampler, PetscOptionItems *);
   PetscErrorCode (*setup)(SgmSampler); /* configure sampler->ts */
   PetscErrorCode (*view)(SgmSampler, PetscViewer);
@@ -39,9 +43,8 @@ struct _p_SgmSampler {
 
 PETSC_INTERN PetscErrorCode SgmSamplerCheckFinite(SgmSampler, PetscInt, PetscReal);
 
-/* Fixed-step reverse-SDE samplers: a TS type whose step k maps x(t_k) to x(t_{k+1}) on the grid. */
-typedef PetscErrorCode (*SgmFixedStepFn)(SgmSampler, PetscInt, PetscReal, PetscReal, Vec);
-PETSC_INTERN PetscErrorCode TSStep_SgmFixed(TS, SgmFixedStepFn);
-PETSC_INTERN PetscErrorCode TSCreate_SgmFixed(TS, PetscErrorCode (*)(TS));
+/* Fixed-step samplers: their TS type (one name per sampler, one implementation, TSCreate_SgmFixed)
+   takes step k from t_k to t_{k+1} of the grid through sampler->ops->step. */
+PETSC_INTERN PetscErrorCode TSCreate_SgmFixed(TS);
 PETSC_INTERN PetscErrorCode SgmSamplerSetUpFixedStep(SgmSampler, TSType);
 PETSC_INTERN PetscErrorCode SgmSamplerFillNoise(SgmSampler, SgmStream, PetscInt, Vec);

@@ -38,20 +38,6 @@ static PetscErrorCode SgmAncestralStep(SgmSampler sampler, PetscInt k, PetscReal
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode TSStep_SgmAncestral(TS ts)
-{
-  PetscFunctionBegin;
-  PetscCall(TSStep_SgmFixed(ts, SgmAncestralStep));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-PETSC_INTERN PetscErrorCode TSCreate_SgmAncestral(TS ts)
-{
-  PetscFunctionBegin;
-  PetscCall(TSCreate_SgmFixed(ts, TSStep_SgmAncestral));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static PetscErrorCode SgmSamplerSetFromOptions_Ancestral(SgmSampler sampler, PetscOptionItems *PetscOptionsObject)
 {
   SgmSampler_Ancestral *anc = (SgmSampler_Ancestral *)sampler->data;
@@ -105,6 +91,7 @@ PETSC_INTERN PetscErrorCode SgmSamplerCreate_Ancestral(SgmSampler sampler)
   sampler->data                = anc;
   sampler->ops->setfromoptions = SgmSamplerSetFromOptions_Ancestral;
   sampler->ops->setup          = SgmSamplerSetUp_Ancestral;
+  sampler->ops->step           = SgmAncestralStep;
   sampler->ops->attributes     = SgmSamplerAttributes_Ancestral;
   sampler->ops->view           = SgmSamplerView_Ancestral;
   sampler->ops->destroy        = SgmSamplerDestroy_Ancestral;

@@ -31,20 +31,6 @@ static PetscErrorCode SgmEMStep(SgmSampler sampler, PetscInt k, PetscReal t0, Pe
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode TSStep_SgmEM(TS ts)
-{
-  PetscFunctionBegin;
-  PetscCall(TSStep_SgmFixed(ts, SgmEMStep));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-PETSC_INTERN PetscErrorCode TSCreate_SgmEM(TS ts)
-{
-  PetscFunctionBegin;
-  PetscCall(TSCreate_SgmFixed(ts, TSStep_SgmEM));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
 static PetscErrorCode SgmSamplerSetUp_EM(SgmSampler sampler)
 {
   PetscFunctionBegin;
@@ -56,5 +42,6 @@ PETSC_INTERN PetscErrorCode SgmSamplerCreate_EM(SgmSampler sampler)
 {
   PetscFunctionBegin;
   sampler->ops->setup = SgmSamplerSetUp_EM;
+  sampler->ops->step  = SgmEMStep;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
