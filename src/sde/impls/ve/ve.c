@@ -18,6 +18,15 @@ static inline PetscReal VESigma(SgmSDE sde, PetscReal t)
   return ve->sigma_min * PetscPowReal(ve->sigma_max / ve->sigma_min, t / sde->T);
 }
 
+/* (sigma(t+u)/sigma(t))^2 - 1 = expm1(2 (u/T) log(sigma_max/sigma_min)): variance increments
+   without the cancellation of sigma(t+u)^2 - sigma(t)^2 when u is small (relative error 5e-13 at
+   u = 1e-5 otherwise). */
+static inline PetscReal VEExpm1(SgmSDE sde, PetscReal u)
+{
+  SgmSDE_VE *ve = (SgmSDE_VE *)sde->data;
+  return expm1(2 * (u / sde->T) * PetscLogReal(ve->sigma_max / ve->sigma_min));
+}
+
 static PetscErrorCode SgmSDECoefficients_VE(SgmSDE sde, PetscReal t, PetscReal *f, PetscReal *g)
 {
   SgmSDE_VE *ve = (SgmSDE_VE *)sde->data;
@@ -31,21 +40,20 @@ static PetscErrorCode SgmSDECoefficients_VE(SgmSDE sde, PetscReal t, PetscReal *
 static PetscErrorCode SgmSDEMarginal_VE(SgmSDE sde, PetscReal t, PetscReal *alpha, PetscReal *sigma)
 {
   SgmSDE_VE *ve = (SgmSDE_VE *)sde->data;
-  PetscReal  s  = VESigma(sde, t);
 
   PetscFunctionBegin;
   *alpha = 1;
-  *sigma = PetscSqrtReal(PetscMax(0, (s - ve->sigma_min) * (s + ve->sigma_min)));
+  *sigma = ve->sigma_min * PetscSqrtReal(PetscMax(0, VEExpm1(sde, t)));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 static PetscErrorCode SgmSDETransition_VE(SgmSDE sde, PetscReal s, PetscReal t, PetscReal *r, PetscReal *v)
 {
-  PetscReal ss = VESigma(sde, s), st = VESigma(sde, t);
+  PetscReal ss = VESigma(sde, s);
 
   PetscFunctionBegin;
   *r = 1;
-  *v = (st - ss) * (st + ss);
+  *v = ss * ss * VEExpm1(sde, t - s);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
