@@ -9,10 +9,25 @@ typedef const char           *SgmSamplerType;
 #define SGMSAMPLEREM        "em"
 #define SGMSAMPLERANCESTRAL "ancestral"
 #define SGMSAMPLERODE       "ode"
+#define SGMSAMPLERPC        "pc"
+#define SGMSAMPLERALD       "ald"
+#define SGMSAMPLERDDIM      "ddim"
+#define SGMSAMPLERHEUN      "heun"
+#define SGMSAMPLEREDM       "edm"
+#define SGMSAMPLERDPMPP2M   "dpmpp2m"
+#define SGMSAMPLERADAPTIVE  "adaptive"
 
 /* TS types that sgm registers with TSRegister() */
 #define TSSGMEM        "sgmem"
 #define TSSGMANCESTRAL "sgmancestral"
+#define TSSGMPC        "sgmpc"
+#define TSSGMALD       "sgmald"
+#define TSSGMDDIM      "sgmddim"
+#define TSSGMHEUN      "sgmheun"
+#define TSSGMEDM       "sgmedm"
+#define TSSGMDPMPP2M   "sgmdpmpp2m"
+#define TSSGMADAPTIVE  "sgmadaptive"
+#define TSADAPTSGMGTG  "sgmgtg" /* the Gotta-Go-Fast step-size controller */
 
 /* Time grid of the fixed-step samplers */
 typedef enum {

@@ -31,6 +31,9 @@ typedef struct {
   PetscInt rstart; /* global index of the first owned sample */
 } SgmBatch;
 
+/* Global sums whose bits do not depend on the number of ranks (src/sys/reprosum.c). */
+PETSC_EXTERN PetscErrorCode SgmReproducibleSum(MPI_Comm, PetscInt, PetscInt, const PetscReal[], PetscReal[]);
+
 PETSC_EXTERN PetscErrorCode SgmBatchCreate(MPI_Comm, PetscInt, PetscInt, SgmBatch *);
 PETSC_EXTERN PetscErrorCode SgmBatchCreateVec(const SgmBatch *, Vec *);
 
@@ -42,9 +45,11 @@ PETSC_EXTERN PetscErrorCode SgmBatchCreateVec(const SgmBatch *, Vec *);
 typedef enum {
   SGM_STREAM_PRIOR   = 0, /* draw of x_T from the prior */
   SGM_STREAM_SDE     = 1, /* Brownian increments of the reverse SDE */
-  SGM_STREAM_SAMPLER = 2  /* extra noise used inside a step (correctors, churn, ...) */
+  SGM_STREAM_SAMPLER = 2, /* extra noise used inside a step (correctors, churn, ...) */
+  SGM_STREAM_BROWNIAN = 3 /* nodes of the virtual Brownian tree (adaptive samplers) */
 } SgmStream;
 
 PETSC_EXTERN void           SgmPhilox4x32(const uint32_t[4], const uint32_t[2], uint32_t[4]);
 PETSC_EXTERN PetscErrorCode SgmRandomNormalBatch(uint64_t, SgmStream, PetscInt, const SgmBatch *, PetscScalar *);
+PETSC_EXTERN void           SgmBrownianTreeValue(uint64_t, PetscInt, PetscInt, PetscReal, PetscInt, PetscReal, PetscReal[], PetscReal[]);
 PETSC_EXTERN void           SgmRandomNormalSample(uint64_t, SgmStream, PetscInt, PetscInt, PetscInt, PetscScalar *);

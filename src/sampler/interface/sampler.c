@@ -51,13 +51,24 @@ PetscErrorCode SgmSamplerSetType(SgmSampler sampler, SgmSamplerType type)
   PetscCall(PetscObjectTypeCompare((PetscObject)sampler, type, &match));
   if (match) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscFunctionListFind(SgmSamplerList, type, &create));
-  PetscCheck(create, PetscObjectComm((PetscObject)sampler), PETSC_ERR_ARG_UNKNOWN_TYPE, "Unknown sampler '%s' (-sampler_type): choose em, ancestral or ode", type);
+  PetscCheck(create, PetscObjectComm((PetscObject)sampler), PETSC_ERR_ARG_UNKNOWN_TYPE, "Unknown sampler '%s' (-sampler_type): choose em, ancestral, ode, pc, ald, ddim, heun, edm, dpmpp2m or adaptive", type);
   PetscTryTypeMethod(sampler, destroy);
   PetscCall(PetscMemzero(sampler->ops, sizeof(struct _SgmSamplerOps)));
   sampler->data        = NULL;
   sampler->setupcalled = PETSC_FALSE;
+  sampler->schedule    = SGM_SCHEDULE_UNIFORM;
+  if (!sampler->nstepsset) sampler->nsteps = 1000;
   PetscCall(PetscObjectChangeTypeName((PetscObject)sampler, type));
   PetscCall((*create)(sampler));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A type's defaults for the number of steps and the grid, unless the user chose them. */
+PetscErrorCode SgmSamplerSetDefaults_Private(SgmSampler sampler, PetscInt nsteps, SgmSchedule schedule)
+{
+  PetscFunctionBegin;
+  if (!sampler->nstepsset) sampler->nsteps = nsteps;
+  sampler->schedule = schedule;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -126,6 +137,7 @@ PetscErrorCode SgmSamplerSetNumSteps(SgmSampler sampler, PetscInt n)
   PetscFunctionBegin;
   PetscCheck(n > 0, PetscObjectComm((PetscObject)sampler), PETSC_ERR_USER_INPUT, "-sampler_steps must be a positive integer; got %" PetscInt_FMT, n);
   sampler->nsteps      = n;
+  sampler->nstepsset   = PETSC_TRUE;
   sampler->setupcalled = PETSC_FALSE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -383,7 +395,9 @@ PetscErrorCode SgmSamplerSolve(SgmSampler sampler)
   for (PetscInt i = 0; i < sampler->batch.n * sampler->batch.d; i++) x[i] *= std;
   PetscCall(VecRestoreArrayWrite(sampler->X, &x));
   sampler->framesdone = 0;
+  PetscTryTypeMethod(sampler, presolve);
   PetscCall(TSSetTime(sampler->ts, 0));
+  PetscCall(TSSetTimeStep(sampler->ts, sampler->tgrid[0] - sampler->tgrid[1]));
   PetscCall(TSSetStepNumber(sampler->ts, 0));
   PetscCall(TSSolve(sampler->ts, sampler->X));
   PetscCall(TSGetConvergedReason(sampler->ts, &reason));

@@ -10,7 +10,8 @@ typedef struct _SgmSamplerOps *SgmSamplerOps;
 struct _SgmSamplerOps {
   SgmFixedStepFn step; /* fixed-step samplers: driven by the TS types of fixedstep.c */
   PetscErrorCode (*setfromoptions)(SgmSampler, PetscOptionItems *);
-  PetscErrorCode (*setup)(SgmSampler); /* configure sampler->ts */
+  PetscErrorCode (*setup)(SgmSampler);    /* configure sampler->ts */
+  PetscErrorCode (*presolve)(SgmSampler); /* after x_T is drawn, before TSSolve */
   PetscErrorCode (*view)(SgmSampler, PetscViewer);
   PetscErrorCode (*destroy)(SgmSampler);
   PetscErrorCode (*attributes)(SgmSampler, hid_t);
@@ -26,6 +27,7 @@ struct _p_SgmSampler {
   Vec        noise;    /* scratch vector of the batch's layout (normal variates) */
   PetscInt   N;        /* number of samples */
   PetscInt   nsteps;   /* steps of fixed-step samplers (and initial step count of adaptive ones) */
+  PetscBool  nstepsset; /* given by the user: a type's own default does not replace it */
   SgmSchedule schedule; /* how the grid t_0 = T > t_1 > ... > t_nsteps is spaced */
   PetscReal  rho, karras_smin, karras_smax; /* karras schedule; sigma bounds <= 0: from the SDE */
   PetscReal *tgrid;    /* [nsteps + 1] */
@@ -48,3 +50,5 @@ PETSC_INTERN PetscErrorCode SgmSamplerCheckFinite(SgmSampler, PetscInt, PetscRea
 PETSC_INTERN PetscErrorCode TSCreate_SgmFixed(TS);
 PETSC_INTERN PetscErrorCode SgmSamplerSetUpFixedStep(SgmSampler, TSType);
 PETSC_INTERN PetscErrorCode SgmSamplerFillNoise(SgmSampler, SgmStream, PetscInt, Vec);
+PETSC_INTERN PetscErrorCode SgmSamplerSetDefaults_Private(SgmSampler, PetscInt, SgmSchedule);
+PETSC_INTERN PetscErrorCode SgmEMStep(SgmSampler, PetscInt, PetscReal, PetscReal, Vec);

@@ -1,0 +1,104 @@
+/*
+  Annealed Langevin dynamics (Song & Ermon 2019, NCSN, Alg. 1).  Noise levels are the marginal
+  stds sigma_k = sigma(t_k) at the grid times t_0 = T > ... > t_{n-1} (geometric for the VE SDE on
+  the uniform grid); at level k, M steps of
+      x <- x + (e_k / 2) s(x, t_k) + sqrt(e_k) z,   e_k = eps sigma_k^2 / sigma_L^2,  sigma_L = sigma_{n-1}.
+  The corrector-only sampler: no predictor, M NFE per level (-ald_steps_per_level, -ald_eps).
+*/
+#include <sgm/private/samplerimpl.h>
+#include <sgm/private/scoreimpl.h>
+#include <sgmio.h>
+
+typedef struct {
+  PetscInt  nper;
+  PetscReal eps;
+  PetscReal sigmaL;
+} SgmSampler_ALD;
+
+static PetscErrorCode SgmALDStep(SgmSampler sampler, PetscInt k, PetscReal t0, PetscReal t1, Vec X)
+{
+  SgmSampler_ALD *ald = (SgmSampler_ALD *)sampler->data;
+  PetscReal       a, s, e;
+
+  PetscFunctionBegin;
+  PetscCall(SgmSDEMarginal(sampler->score->sde, t0, &a, &s));
+  e = ald->eps * (s * s) / (ald->sigmaL * ald->sigmaL);
+  for (PetscInt j = 0; j < ald->nper; j++) {
+    PetscCall(SgmScoreApply(sampler->score, t0, &sampler->batch, X, sampler->work));
+    PetscCall(VecAXPY(X, 0.5 * e, sampler->work));
+    PetscCall(SgmSamplerFillNoise(sampler, SGM_STREAM_SAMPLER, k * ald->nper + j, sampler->noise));
+    PetscCall(VecAXPY(X, PetscSqrtReal(e), sampler->noise));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmSamplerSetFromOptions_ALD(SgmSampler sampler, PetscOptionItems *PetscOptionsObject)
+{
+  SgmSampler_ALD *ald = (SgmSampler_ALD *)sampler->data;
+
+  PetscFunctionBegin;
+  PetscOptionsHeadBegin(PetscOptionsObject, "Annealed Langevin dynamics options");
+  PetscCall(PetscOptionsInt("-ald_steps_per_level", "Langevin steps M at each noise level", "", ald->nper, &ald->nper, NULL));
+  PetscCall(PetscOptionsReal("-ald_eps", "Step size eps at the smallest noise level", "", ald->eps, &ald->eps, NULL));
+  PetscOptionsHeadEnd();
+  PetscCheck(ald->nper > 0 && ald->eps > 0, PetscObjectComm((PetscObject)sampler), PETSC_ERR_USER_INPUT, "-ald_steps_per_level and -ald_eps must be positive; got %" PetscInt_FMT " and %g", ald->nper, (double)ald->eps);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmSamplerSetUp_ALD(SgmSampler sampler)
+{
+  SgmSampler_ALD *ald = (SgmSampler_ALD *)sampler->data;
+  PetscReal       tL, a;
+
+  PetscFunctionBegin;
+  PetscCall(SgmSamplerSetUpFixedStep(sampler, TSSGMALD));
+  PetscCall(SgmSamplerGetGridTime(sampler, sampler->nsteps - 1, &tL));
+  PetscCall(SgmSDEMarginal(sampler->score->sde, tL, &a, &ald->sigmaL));
+  PetscCheck(ald->sigmaL > 0, PetscObjectComm((PetscObject)sampler), PETSC_ERR_USER_INPUT, "Annealed Langevin needs a positive smallest noise level; the grid's last level t = %g has sigma = 0", (double)tL);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmSamplerAttributes_ALD(SgmSampler sampler, hid_t file)
+{
+  SgmSampler_ALD *ald = (SgmSampler_ALD *)sampler->data;
+
+  PetscFunctionBegin;
+  PetscCall(SgmH5AttrInt(file, "ald_steps_per_level", ald->nper));
+  PetscCall(SgmH5AttrReal(file, "ald_eps", ald->eps));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmSamplerView_ALD(SgmSampler sampler, PetscViewer viewer)
+{
+  SgmSampler_ALD *ald = (SgmSampler_ALD *)sampler->data;
+
+  PetscFunctionBegin;
+  PetscCall(PetscViewerASCIIPrintf(viewer, "%" PetscInt_FMT " Langevin steps per level, eps %g\n", ald->nper, (double)ald->eps));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmSamplerDestroy_ALD(SgmSampler sampler)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscFree(sampler->data));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PETSC_INTERN PetscErrorCode SgmSamplerCreate_ALD(SgmSampler sampler)
+{
+  SgmSampler_ALD *ald;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&ald));
+  ald->nper                    = 100;
+  ald->eps                     = 2e-5;
+  sampler->data                = ald;
+  sampler->ops->step           = SgmALDStep;
+  sampler->ops->setup          = SgmSamplerSetUp_ALD;
+  sampler->ops->setfromoptions = SgmSamplerSetFromOptions_ALD;
+  sampler->ops->attributes     = SgmSamplerAttributes_ALD;
+  sampler->ops->view           = SgmSamplerView_ALD;
+  sampler->ops->destroy        = SgmSamplerDestroy_ALD;
+  PetscCall(SgmSamplerSetDefaults_Private(sampler, 10, SGM_SCHEDULE_UNIFORM));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
