@@ -1,9 +1,12 @@
 /*
-  Annealed Langevin dynamics (Song & Ermon 2019, NCSN, Alg. 1).  Noise levels are the marginal
-  stds sigma_k = sigma(t_k) at the grid times t_0 = T > ... > t_{n-1} (geometric for the VE SDE on
-  the uniform grid); at level k, M steps of
-      x <- x + (e_k / 2) s(x, t_k) + sqrt(e_k) z,   e_k = eps sigma_k^2 / sigma_L^2,  sigma_L = sigma_{n-1}.
+  Annealed Langevin dynamics (Song & Ermon 2019, NCSN, Alg. 1).  Step k of the grid moves the
+  samples to the noise level sigma_{k+1} = sigma(t_{k+1}) by M steps of Langevin dynamics on p_{t_{k+1}}:
+      x <- x + (e / 2) s(x, t_{k+1}) + sqrt(e) z,   e = eps sigma_{k+1}^2 / sigma_L^2,  sigma_L = sigma(t_n),
+  so the levels run from t_1 to t_n = eps (geometric in sigma for the VE SDE on the uniform grid), the
+  state after step k is (approximately) a sample of p_{t_{k+1}}, and -sampler_denoise applies at t_n.
   The corrector-only sampler: no predictor, M NFE per level (-ald_steps_per_level, -ald_eps).
+  On Gaussian data of variance sigma^2 the Langevin recursion is stable only for e < 4 sigma^2: at the
+  last level that is eps < 4 sigma_L^2, checked at set-up.
 */
 #include <sgm/private/samplerimpl.h>
 #include <sgm/private/scoreimpl.h>
@@ -21,10 +24,10 @@ static PetscErrorCode SgmALDStep(SgmSampler sampler, PetscInt k, PetscReal t0, P
   PetscReal       a, s, e;
 
   PetscFunctionBegin;
-  PetscCall(SgmSDEMarginal(sampler->score->sde, t0, &a, &s));
+  PetscCall(SgmSDEMarginal(sampler->score->sde, t1, &a, &s));
   e = ald->eps * (s * s) / (ald->sigmaL * ald->sigmaL);
   for (PetscInt j = 0; j < ald->nper; j++) {
-    PetscCall(SgmScoreApply(sampler->score, t0, &sampler->batch, X, sampler->work));
+    PetscCall(SgmScoreApply(sampler->score, t1, &sampler->batch, X, sampler->work));
     PetscCall(VecAXPY(X, 0.5 * e, sampler->work));
     PetscCall(SgmSamplerFillNoise(sampler, SGM_STREAM_SAMPLER, k * ald->nper + j, sampler->noise));
     PetscCall(VecAXPY(X, PetscSqrtReal(e), sampler->noise));
@@ -52,9 +55,10 @@ static PetscErrorCode SgmSamplerSetUp_ALD(SgmSampler sampler)
 
   PetscFunctionBegin;
   PetscCall(SgmSamplerSetUpFixedStep(sampler, TSSGMALD));
-  PetscCall(SgmSamplerGetGridTime(sampler, sampler->nsteps - 1, &tL));
+  PetscCall(SgmSamplerGetGridTime(sampler, sampler->nsteps, &tL));
   PetscCall(SgmSDEMarginal(sampler->score->sde, tL, &a, &ald->sigmaL));
-  PetscCheck(ald->sigmaL > 0, PetscObjectComm((PetscObject)sampler), PETSC_ERR_USER_INPUT, "Annealed Langevin needs a positive smallest noise level; the grid's last level t = %g has sigma = 0", (double)tL);
+  PetscCheck(ald->sigmaL > 0, PetscObjectComm((PetscObject)sampler), PETSC_ERR_USER_INPUT, "Annealed Langevin needs a positive smallest noise level; the grid's last level t = %g has sigma = 0: raise -sde_eps", (double)tL);
+  PetscCheck(ald->eps < 4 * ald->sigmaL * ald->sigmaL, PetscObjectComm((PetscObject)sampler), PETSC_ERR_USER_INPUT, "-ald_eps %g is unstable for the smallest noise level sigma_L = %g (t = %g): Langevin steps need eps < 4 sigma_L^2 = %g; lower -ald_eps or raise -sde_eps", (double)ald->eps, (double)ald->sigmaL, (double)tL, (double)(4 * ald->sigmaL * ald->sigmaL));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
