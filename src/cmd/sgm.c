@@ -67,8 +67,7 @@ int main(int argc, char **argv)
   ierr = SgmMain(cmd);
   if (ierr) {
     (void)SgmOutputDiscardAll();
-    if (ierr == PETSC_ERR_USER_INPUT || (ierr >= PETSC_ERR_ARG_SIZ && ierr <= PETSC_ERR_MAX_VALUE && ierr != PETSC_ERR_MEM && ierr != PETSC_ERR_PLIB && ierr != PETSC_ERR_LIB)) {
-      /* input errors are detected on every rank alike: finish cleanly */
+    if (SgmIsUserError(ierr)) { /* input errors are detected on every rank alike: finish cleanly */
       (void)PetscFinalize();
       return 1;
     }

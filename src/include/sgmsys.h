@@ -15,6 +15,7 @@
 PETSC_EXTERN PetscErrorCode SgmInitializePackage(void);
 PETSC_EXTERN PetscErrorCode SgmFinalizePackage(void);
 PETSC_EXTERN PetscErrorCode SgmPushErrorHandler(void);
+PETSC_EXTERN PetscBool      SgmIsUserError(PetscErrorCode);
 PETSC_EXTERN PetscErrorCode SgmGetVersionInfo(char *, size_t);
 
 PETSC_EXTERN PetscLogEvent SGM_ScoreEval, SGM_Noise, SGM_Step, SGM_HDF5Write, SGM_HDF5Read;

@@ -5,7 +5,7 @@
 */
 #include <sgmsys.h>
 
-static PetscBool SgmIsUserError(PetscErrorCode n)
+PetscBool SgmIsUserError(PetscErrorCode n)
 {
   switch (n) {
   case PETSC_ERR_USER_INPUT:
@@ -20,6 +20,7 @@ static PetscBool SgmIsUserError(PetscErrorCode n)
   case PETSC_ERR_FILE_UNEXPECTED:
   case PETSC_ERR_NOT_CONVERGED:
   case PETSC_ERR_FP:
+  case PETSC_ERR_SUP: /* an option combination PETSc does not support, e.g. an adaptive TS on RK4 */
     return PETSC_TRUE;
   default:
     return PETSC_FALSE;
