@@ -22,6 +22,10 @@ void SgmBrownianTreeValue(uint64_t seed, PetscInt index, PetscInt d, PetscReal L
     Wa[j] = 0;
     Wb[j] = PetscSqrtReal(L) * z[j];
   }
+  if (s == L) { /* the root itself, exactly */
+    for (PetscInt j = 0; j < d; j++) W[j] = Wb[j];
+    return;
+  }
   for (PetscInt level = 0; level < depth; level++) {
     PetscReal m = 0.5 * (a + b), sd = PetscSqrtReal(0.25 * (b - a));
     SgmRandomNormalSample(seed, SGM_STREAM_BROWNIAN, (PetscInt)node, index, d, z);

@@ -2,8 +2,9 @@
   EDM samplers (Karras et al. 2022), for any linear SDE through the scaled variables
   y = x/alpha(t) and sigma_hat = sigma(t)/alpha(t) (EDM eq. 4): the probability-flow ODE is then
       dy/dsigma_hat = -sigma_hat grad_y log p(y; sigma_hat),   grad_y log p = alpha s(alpha y, t).
-  heun  EDM Alg. 1: Heun's second-order method on the karras grid (rho = 7), Euler on the last step;
-        2 NFE per step, 2n - 1 in all.
+  heun  EDM Alg. 1: Heun's second-order method on the karras grid (rho = 7), with Euler on a step
+        that ends at sigma_hat = 0 (the last step of the karras grid); 2 NFE per step, 2n - 1 in all
+        on the karras grid, 2n on grids that end at eps > 0.
   edm   EDM Alg. 2: before each step, "churn": raise sigma_hat_k to (1 + gamma) sigma_hat_k with
         gamma = min(S_churn/n, sqrt(2) - 1) for S_tmin <= sigma_hat_k <= S_tmax, adding noise of
         variance (sigma_up^2 - sigma_hat_k^2) S_noise^2, then the Heun step from sigma_up.
@@ -60,7 +61,7 @@ static PetscErrorCode SgmHeunStep(SgmSampler sampler, PetscInt k, PetscReal t0, 
   PetscCall(VecScale(X, a0));
   PetscCall(HeunSlope(sampler, t0, X, heun->d));
   PetscCall(VecWAXPY(X, sh1 - sh0, heun->d, heun->y0));
-  if (k + 1 < sampler->nsteps) { /* trapezoidal corrector */
+  if (sh1 > 0) { /* trapezoidal corrector, except into sigma_hat = 0 */
     PetscCall(VecScale(X, a1));
     PetscCall(HeunSlope(sampler, t1, X, d1));
     PetscCall(VecAXPY(heun->d, 1, d1));
