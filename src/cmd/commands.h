@@ -3,3 +3,6 @@
 
 PETSC_INTERN PetscErrorCode SgmCommandSample(MPI_Comm);
 PETSC_INTERN PetscErrorCode SgmCommandVersion(MPI_Comm);
+
+/* exit status of the program when no error occurred (e.g. SGM_EXIT_CHECKPOINTED) */
+PETSC_INTERN int SgmExitStatus;

@@ -1,6 +1,37 @@
 /* `sgm sample`: draw samples and write them, with provenance, to one HDF5 file. */
 #include <sgmio.h>
+#include <unistd.h>
 #include "commands.h"
+
+static PetscErrorCode FlushOutput(void *ctx)
+{
+  PetscFunctionBegin;
+  PetscCall(SgmOutputFlush((SgmOutput)ctx));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The output of a restarted run: the interrupted run's FILE.partial (its trajectory so far), or a
+   new file when there was no trajectory to continue. */
+static PetscErrorCode OpenOutputForRestart(MPI_Comm comm, const char output[], PetscBool overwrite, PetscInt frames, SgmOutput *out)
+{
+  char        partial[PETSC_MAX_PATH_LEN + 16];
+  PetscMPIInt rank;
+  int         exists = 0;
+
+  PetscFunctionBegin;
+  PetscCall(PetscSNPrintf(partial, sizeof(partial), "%s.partial", output));
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (!rank) exists = access(partial, F_OK) == 0;
+  PetscCallMPI(MPI_Bcast(&exists, 1, MPI_INT, 0, comm));
+  if (exists) {
+    PetscCall(SgmOutputResume(comm, output, out));
+    PetscCall(SgmOutputTrajectoryTruncate(*out, frames));
+  } else {
+    PetscCheck(frames == 0, comm, PETSC_ERR_FILE_OPEN, "Cannot continue the trajectory: '%s' of the interrupted run is missing (restart with the same -output, or with -trajectory_frames 0)", partial);
+    PetscCall(SgmOutputCreate(comm, output, overwrite, out));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
 
 static PetscErrorCode WriteFrame(SgmSampler sampler, PetscInt j, PetscReal t, Vec X, void *ctx)
 {
@@ -16,8 +47,8 @@ PetscErrorCode SgmCommandSample(MPI_Comm comm)
 {
   SgmSampler      sampler;
   SgmOutput       out = NULL;
-  char            output[PETSC_MAX_PATH_LEN] = "samples.h5";
-  PetscBool       overwrite = PETSC_FALSE, help, quiet = PETSC_FALSE;
+  char            output[PETSC_MAX_PATH_LEN] = "samples.h5", restart[PETSC_MAX_PATH_LEN] = "", ckpt[PETSC_MAX_PATH_LEN + 8];
+  PetscBool       overwrite = PETSC_FALSE, help, quiet = PETSC_FALSE, interrupted, hasckpt;
   const SgmBatch *b;
   Vec             X;
   PetscInt64      nfe, seed;
@@ -32,6 +63,7 @@ PetscErrorCode SgmCommandSample(MPI_Comm comm)
   PetscCall(PetscOptionsString("-output", "HDF5 file to write (/samples, /trajectory, /nfe, provenance attributes)", "", output, output, sizeof(output), NULL));
   PetscCall(PetscOptionsBool("-overwrite", "Replace the output file if it exists", "", overwrite, &overwrite, NULL));
   PetscCall(PetscOptionsBool("-quiet", "Do not print the run summary", "", quiet, &quiet, NULL));
+  PetscCall(PetscOptionsString("-restart", "Continue the run saved in this checkpoint file (same options as the interrupted run)", "SgmSamplerRestart", restart, restart, sizeof(restart), NULL));
   PetscOptionsEnd();
 
   PetscCall(SgmSamplerCreate(comm, &sampler));
@@ -44,14 +76,39 @@ PetscErrorCode SgmCommandSample(MPI_Comm comm)
     PetscCall(SgmSamplerDestroy(&sampler));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
+  PetscCall(PetscOptionsGetString(NULL, NULL, "-checkpoint", ckpt, sizeof(ckpt), &hasckpt));
+  if (!hasckpt) { /* default checkpoint file: next to the output */
+    PetscCall(PetscSNPrintf(ckpt, sizeof(ckpt), "%s.ckpt", output));
+    PetscCall(SgmSamplerSetCheckpoint(sampler, ckpt, -1, -1));
+  }
   PetscCall(SgmSamplerSetUp(sampler)); /* every input is checked before a file is created */
-  PetscCall(SgmOutputCreate(comm, output, overwrite, &out));
+  if (restart[0]) {
+    PetscInt frames;
+    PetscCall(SgmSamplerRestart(sampler, restart));
+    PetscCall(SgmSamplerGetFramesDone(sampler, &frames));
+    PetscCall(OpenOutputForRestart(comm, output, overwrite, frames, &out));
+  } else PetscCall(SgmOutputCreate(comm, output, overwrite, &out));
   PetscCall(SgmSamplerSetTrajectory(sampler, -1, WriteFrame, out));
+  PetscCall(SgmSamplerSetCheckpointFlush(sampler, FlushOutput, out));
+  PetscCall(SgmSignalsInstall());
   PetscCall(PetscObjectViewFromOptions((PetscObject)sampler, NULL, "-sampler_view"));
 
   PetscCall(PetscTime(&t0));
   PetscCall(SgmSamplerSolve(sampler));
   PetscCall(PetscTime(&t1));
+  PetscCall(SgmSamplerGetInterrupted(sampler, &interrupted));
+  if (interrupted) { /* checkpoint written: keep FILE.partial for the restart, say how to resume */
+    TS        ts;
+    PetscReal tau;
+    PetscCall(SgmSamplerGetTS(sampler, &ts));
+    PetscCall(TSGetStepNumber(ts, &steps));
+    PetscCall(TSGetTime(ts, &tau));
+    PetscCall(SgmOutputSuspend(&out));
+    PetscCall(PetscPrintf(comm, "sgm sample: stopped by a signal after step %" PetscInt_FMT " (tau = %g); resume with the same options and -restart %s\n", steps, (double)tau, ckpt));
+    PetscCall(SgmSamplerDestroy(&sampler));
+    SgmExitStatus = SGM_EXIT_CHECKPOINTED;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
 
   PetscCall(SgmSamplerGetSamples(sampler, &X));
   PetscCall(SgmSamplerGetBatch(sampler, &b));

@@ -18,6 +18,8 @@ static const char help[] = "sgm: score-based generative models on MPI, PETSc and
                            "                 ancestral  DDPM ancestral sampling, variance beta or beta_tilde, 1 NFE per step\n"
                            "                 ode        probability-flow ODE through any PETSc TS (-ts_type ...), adaptive RK45 by default\n\n";
 
+int SgmExitStatus = 0;
+
 typedef struct {
   const char *name;
   PetscErrorCode (*run)(MPI_Comm);
@@ -74,5 +76,5 @@ int main(int argc, char **argv)
     PETSCABORT(PETSC_COMM_WORLD, ierr);
   }
   ierr = PetscFinalize();
-  return ierr ? 1 : 0;
+  return ierr ? 1 : SgmExitStatus;
 }

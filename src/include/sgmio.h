@@ -18,6 +18,10 @@ PETSC_EXTERN PetscErrorCode SgmOutputGetFile(SgmOutput, hid_t *);
 PETSC_EXTERN PetscErrorCode SgmOutputWriteProvenance(SgmOutput, PetscInt64);
 PETSC_EXTERN PetscErrorCode SgmOutputWriteBatch(SgmOutput, const char[], const SgmBatch *, Vec);
 PETSC_EXTERN PetscErrorCode SgmOutputTrajectoryAppend(SgmOutput, const SgmBatch *, PetscReal, Vec);
+PETSC_EXTERN PetscErrorCode SgmOutputResume(MPI_Comm, const char[], SgmOutput *);
+PETSC_EXTERN PetscErrorCode SgmOutputTrajectoryTruncate(SgmOutput, PetscInt);
+PETSC_EXTERN PetscErrorCode SgmOutputFlush(SgmOutput);
+PETSC_EXTERN PetscErrorCode SgmOutputSuspend(SgmOutput *);
 PETSC_EXTERN PetscErrorCode SgmOutputClose(SgmOutput *);
 PETSC_EXTERN PetscErrorCode SgmOutputDiscard(SgmOutput *);
 PETSC_EXTERN PetscErrorCode SgmOutputDiscardAll(void);
@@ -25,6 +29,10 @@ PETSC_EXTERN PetscErrorCode SgmOutputDiscardAll(void);
 PETSC_EXTERN PetscErrorCode SgmH5AttrString(hid_t, const char[], const char[]);
 PETSC_EXTERN PetscErrorCode SgmH5AttrReal(hid_t, const char[], PetscReal);
 PETSC_EXTERN PetscErrorCode SgmH5AttrInt(hid_t, const char[], PetscInt64);
+PETSC_EXTERN PetscErrorCode SgmH5AttrGetReal(MPI_Comm, hid_t, const char[], PetscReal *);
+PETSC_EXTERN PetscErrorCode SgmH5AttrGetInt(MPI_Comm, hid_t, const char[], PetscInt64 *);
+PETSC_EXTERN PetscErrorCode SgmH5AttrGetString(MPI_Comm, hid_t, const char[], char[], size_t);
+PETSC_EXTERN PetscErrorCode SgmH5ReadBatch(hid_t, const char[], const SgmBatch *, Vec);
 PETSC_EXTERN PetscErrorCode SgmH5WriteSmall(MPI_Comm, hid_t, const char[], PetscInt, const hsize_t[], const PetscReal[]);
 
 /* Read a whole float dataset on rank 0 of comm, check its rank, broadcast shape and values.

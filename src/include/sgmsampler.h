@@ -66,6 +66,15 @@ PETSC_EXTERN PetscErrorCode SgmSamplerGetBatch(SgmSampler, const SgmBatch **);
 PETSC_EXTERN PetscErrorCode SgmSamplerGetNFE(SgmSampler, PetscInt64 *);
 PETSC_EXTERN PetscErrorCode SgmSamplerSetTrajectory(SgmSampler, PetscInt, PetscErrorCode (*)(SgmSampler, PetscInt, PetscReal, Vec, void *), void *);
 PETSC_EXTERN PetscErrorCode SgmSamplerWriteAttributes(SgmSampler, hid_t);
+/* Checkpoint/restart (src/sampler/interface/checkpoint.c) */
+PETSC_EXTERN PetscErrorCode SgmSamplerSetCheckpoint(SgmSampler, const char[], PetscInt, PetscReal);
+PETSC_EXTERN PetscErrorCode SgmSamplerSetCheckpointFlush(SgmSampler, PetscErrorCode (*)(void *), void *);
+PETSC_EXTERN PetscErrorCode SgmSamplerRestart(SgmSampler, const char[]);
+PETSC_EXTERN PetscErrorCode SgmSamplerGetInterrupted(SgmSampler, PetscBool *);
+PETSC_EXTERN PetscErrorCode SgmSamplerGetFramesDone(SgmSampler, PetscInt *);
+PETSC_EXTERN PetscErrorCode SgmSignalsInstall(void);
+PETSC_EXTERN PetscBool      SgmSignalCaught(void);
+#define SGM_EXIT_CHECKPOINTED 75 /* exit status after a signal-triggered checkpoint (EX_TEMPFAIL) */
 PETSC_EXTERN PetscErrorCode SgmSamplerView(SgmSampler, PetscViewer);
 PETSC_EXTERN PetscErrorCode SgmSamplerDestroy(SgmSampler *);
 

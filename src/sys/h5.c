@@ -164,3 +164,87 @@ PetscErrorCode SgmH5ReadReal(MPI_Comm comm, const char fname[], const char dname
   PetscCall(PetscLogEventEnd(SGM_HDF5Read, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* A scalar attribute of obj, which must exist: name it in the message when it does not. */
+static PetscErrorCode SgmH5AttrGet(MPI_Comm comm, hid_t obj, const char name[], hid_t type, void *v)
+{
+  hid_t attr;
+
+  PetscFunctionBegin;
+  PetscCheck(H5Aexists(obj, name) > 0, comm, PETSC_ERR_FILE_UNEXPECTED, "The HDF5 file has no attribute '%s' (not a file sgm wrote?)", name);
+  PetscCallHDF5(attr = H5Aopen(obj, name, H5P_DEFAULT));
+  PetscCallHDF5(H5Aread(attr, type, v));
+  PetscCallHDF5(H5Aclose(attr));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmH5AttrGetReal(MPI_Comm comm, hid_t obj, const char name[], PetscReal *v)
+{
+  double x;
+
+  PetscFunctionBegin;
+  PetscCall(SgmH5AttrGet(comm, obj, name, H5T_NATIVE_DOUBLE, &x));
+  *v = (PetscReal)x;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmH5AttrGetInt(MPI_Comm comm, hid_t obj, const char name[], PetscInt64 *v)
+{
+  int64_t x;
+
+  PetscFunctionBegin;
+  PetscCall(SgmH5AttrGet(comm, obj, name, H5T_NATIVE_INT64, &x));
+  *v = (PetscInt64)x;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmH5AttrGetString(MPI_Comm comm, hid_t obj, const char name[], char v[], size_t len)
+{
+  hid_t attr, type, mem;
+
+  PetscFunctionBegin;
+  PetscCheck(H5Aexists(obj, name) > 0, comm, PETSC_ERR_FILE_UNEXPECTED, "The HDF5 file has no attribute '%s' (not a file sgm wrote?)", name);
+  PetscCallHDF5(attr = H5Aopen(obj, name, H5P_DEFAULT));
+  PetscCallHDF5(type = H5Aget_type(attr));
+  PetscCheck(H5Tget_class(type) == H5T_STRING && H5Tget_size(type) <= len, comm, PETSC_ERR_FILE_UNEXPECTED, "The attribute '%s' is not a string of at most %zu bytes", name, len);
+  PetscCallHDF5(mem = H5Tcopy(H5T_C_S1));
+  PetscCallHDF5(H5Tset_size(mem, len));
+  PetscCallHDF5(H5Aread(attr, mem, v));
+  v[len - 1] = 0;
+  PetscCallHDF5(H5Tclose(mem));
+  PetscCallHDF5(H5Tclose(type));
+  PetscCallHDF5(H5Aclose(attr));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* This rank's rows of a dataset [N,d] into X (the batch layout); collective. */
+PetscErrorCode SgmH5ReadBatch(hid_t file, const char name[], const SgmBatch *b, Vec X)
+{
+  hid_t        dset, fspace, mspace, dxpl;
+  hsize_t      dims[2], start[2] = {(hsize_t)b->rstart, 0}, count[2] = {(hsize_t)b->n, (hsize_t)b->d};
+  PetscScalar *x;
+
+  PetscFunctionBegin;
+  PetscCheck(H5Lexists(file, name, H5P_DEFAULT) > 0, b->comm, PETSC_ERR_FILE_UNEXPECTED, "The HDF5 file has no dataset '%s'", name);
+  PetscCallHDF5(dset = H5Dopen2(file, name, H5P_DEFAULT));
+  PetscCallHDF5(fspace = H5Dget_space(dset));
+  PetscCheck(H5Sget_simple_extent_ndims(fspace) == 2, b->comm, PETSC_ERR_FILE_UNEXPECTED, "The dataset '%s' is not two-dimensional", name);
+  PetscCallHDF5(H5Sget_simple_extent_dims(fspace, dims, NULL));
+  PetscCheck(dims[0] == (hsize_t)b->N && dims[1] == (hsize_t)b->d, b->comm, PETSC_ERR_FILE_UNEXPECTED, "The dataset '%s' has shape [%d,%d]; expected [%" PetscInt_FMT ",%" PetscInt_FMT "]", name, (int)dims[0], (int)dims[1], b->N, b->d);
+  PetscCallHDF5(mspace = H5Screate_simple(2, count, NULL));
+  if (b->n) PetscCallHDF5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
+  else {
+    PetscCallHDF5(H5Sselect_none(fspace));
+    PetscCallHDF5(H5Sselect_none(mspace));
+  }
+  PetscCallHDF5(dxpl = H5Pcreate(H5P_DATASET_XFER));
+  PetscCallHDF5(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE));
+  PetscCall(VecGetArrayWrite(X, &x));
+  PetscCallHDF5(H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, dxpl, x));
+  PetscCall(VecRestoreArrayWrite(X, &x));
+  PetscCallHDF5(H5Pclose(dxpl));
+  PetscCallHDF5(H5Sclose(mspace));
+  PetscCallHDF5(H5Sclose(fspace));
+  PetscCallHDF5(H5Dclose(dset));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -59,6 +59,75 @@ PetscErrorCode SgmOutputCreate(MPI_Comm comm, const char path[], PetscBool overw
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Reopen FILE.partial left by an interrupted run (restart), with its trajectory so far. */
+PetscErrorCode SgmOutputResume(MPI_Comm comm, const char path[], SgmOutput *out)
+{
+  SgmOutput o;
+  hid_t     fapl;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&o));
+  o->comm  = comm;
+  o->trajx = o->trajt = -1;
+  PetscCall(PetscStrncpy(o->path, path, sizeof(o->path)));
+  PetscCall(PetscSNPrintf(o->tmp, sizeof(o->tmp), "%s.partial", path));
+  PetscCallHDF5(fapl = H5Pcreate(H5P_FILE_ACCESS));
+  PetscCallHDF5(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL));
+  o->file = H5Fopen(o->tmp, H5F_ACC_RDWR, fapl);
+  PetscCallHDF5(H5Pclose(fapl));
+  if (o->file < 0) {
+    PetscCall(PetscFree(o));
+    SETERRQ(comm, PETSC_ERR_FILE_OPEN, "Cannot resume the output: '%s.partial' of the interrupted run is missing or unreadable (restart with the same -output, or rerun from scratch)", path);
+  }
+  if (H5Lexists(o->file, "trajectory", H5P_DEFAULT) > 0) {
+    hid_t   space;
+    hsize_t dims[3];
+    PetscCallHDF5(o->trajx = H5Dopen2(o->file, "trajectory/x", H5P_DEFAULT));
+    PetscCallHDF5(o->trajt = H5Dopen2(o->file, "trajectory/t", H5P_DEFAULT));
+    PetscCallHDF5(space = H5Dget_space(o->trajx));
+    PetscCallHDF5(H5Sget_simple_extent_dims(space, dims, NULL));
+    PetscCallHDF5(H5Sclose(space));
+    o->nframes = dims[0];
+  }
+  PetscCallHDF5(o->dxpl = H5Pcreate(H5P_DATASET_XFER));
+  PetscCallHDF5(H5Pset_dxpl_mpio(o->dxpl, H5FD_MPIO_COLLECTIVE));
+  o->next        = SgmOutputsOpen;
+  SgmOutputsOpen = o;
+  *out           = o;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Keep the first nframes frames of the trajectory (those a checkpoint knows of). */
+PetscErrorCode SgmOutputTrajectoryTruncate(SgmOutput o, PetscInt nframes)
+{
+  PetscFunctionBegin;
+  if (o->trajx < 0) {
+    PetscCheck(nframes == 0, o->comm, PETSC_ERR_FILE_UNEXPECTED, "The output '%s.partial' has no trajectory but the checkpoint counts %" PetscInt_FMT " frames", o->path, nframes);
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCheck((hsize_t)nframes <= o->nframes, o->comm, PETSC_ERR_FILE_UNEXPECTED, "The output '%s.partial' has %d trajectory frames, fewer than the %" PetscInt_FMT " the checkpoint counts", o->path, (int)o->nframes, nframes);
+  {
+    hid_t   space;
+    hsize_t dims[3], t = (hsize_t)nframes;
+    PetscCallHDF5(space = H5Dget_space(o->trajx));
+    PetscCallHDF5(H5Sget_simple_extent_dims(space, dims, NULL));
+    PetscCallHDF5(H5Sclose(space));
+    dims[0] = t;
+    PetscCallHDF5(H5Dset_extent(o->trajx, dims));
+    PetscCallHDF5(H5Dset_extent(o->trajt, &t));
+  }
+  o->nframes = (hsize_t)nframes;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Everything written so far reaches the disk: a kill after this leaves a readable file. */
+PetscErrorCode SgmOutputFlush(SgmOutput o)
+{
+  PetscFunctionBegin;
+  PetscCallHDF5(H5Fflush(o->file, H5F_SCOPE_GLOBAL));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode SgmOutputGetFile(SgmOutput o, hid_t *file)
 {
   PetscFunctionBegin;
@@ -207,7 +276,13 @@ PetscErrorCode SgmOutputTrajectoryAppend(SgmOutput o, const SgmBatch *b, PetscRe
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode OutputFree(SgmOutput *out, PetscBool keep)
+typedef enum {
+  OUTPUT_PUBLISH, /* rename FILE.partial to FILE */
+  OUTPUT_DISCARD, /* remove FILE.partial */
+  OUTPUT_SUSPEND  /* leave FILE.partial for a restart */
+} OutputEnd;
+
+static PetscErrorCode OutputFree(SgmOutput *out, OutputEnd end)
 {
   SgmOutput   o = *out, *p;
   PetscMPIInt rank;
@@ -226,15 +301,15 @@ static PetscErrorCode OutputFree(SgmOutput *out, PetscBool keep)
   err = H5Fclose(o->file);
   PetscCallMPI(MPI_Comm_rank(o->comm, &rank));
   if (!rank) {
-    if (keep && err >= 0) {
+    if (end == OUTPUT_PUBLISH && err >= 0) {
       if (rename(o->tmp, o->path)) {
         (void)unlink(o->tmp);
         err = -1;
       }
-    } else (void)unlink(o->tmp);
+    } else if (end != OUTPUT_SUSPEND || err < 0) (void)unlink(o->tmp);
   }
-  if (keep) PetscCallMPI(MPI_Bcast(&err, sizeof(err), MPI_BYTE, 0, o->comm));
-  PetscCheck(!keep || err >= 0, o->comm, PETSC_ERR_FILE_WRITE, "Could not complete the output file '%s' (disk full or directory removed?)", o->path);
+  if (end != OUTPUT_DISCARD) PetscCallMPI(MPI_Bcast(&err, sizeof(err), MPI_BYTE, 0, o->comm));
+  PetscCheck(end == OUTPUT_DISCARD || err >= 0, o->comm, PETSC_ERR_FILE_WRITE, "Could not complete the output file '%s' (disk full or directory removed?)", o->path);
   PetscCall(PetscFree(o));
   *out = NULL;
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -244,7 +319,7 @@ static PetscErrorCode OutputFree(SgmOutput *out, PetscBool keep)
 PetscErrorCode SgmOutputClose(SgmOutput *out)
 {
   PetscFunctionBegin;
-  PetscCall(OutputFree(out, PETSC_TRUE));
+  PetscCall(OutputFree(out, OUTPUT_PUBLISH));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -252,7 +327,15 @@ PetscErrorCode SgmOutputClose(SgmOutput *out)
 PetscErrorCode SgmOutputDiscard(SgmOutput *out)
 {
   PetscFunctionBegin;
-  PetscCall(OutputFree(out, PETSC_FALSE));
+  PetscCall(OutputFree(out, OUTPUT_DISCARD));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Close and keep FILE.partial, flushed, for a later -restart. */
+PetscErrorCode SgmOutputSuspend(SgmOutput *out)
+{
+  PetscFunctionBegin;
+  PetscCall(OutputFree(out, OUTPUT_SUSPEND));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -174,6 +174,7 @@ PetscErrorCode SgmSamplerSetFromOptions(SgmSampler sampler)
   PetscCall(PetscOptionsBool("-sampler_denoise", "Finish with the Tweedie denoising step x0 = (x + sigma^2 s(x,eps))/alpha (one more NFE)", "", sampler->denoise, &sampler->denoise, NULL));
   PetscCall(PetscOptionsInt("-trajectory_frames", "Frames of the whole batch saved to /trajectory (0: none)", "SgmSamplerSetTrajectory", sampler->nframes, &sampler->nframes, &flg2));
   PetscCheck(sampler->nframes >= 0 && sampler->nframes != 1, PetscObjectComm((PetscObject)sampler), PETSC_ERR_USER_INPUT, "-trajectory_frames must be 0 or at least 2 (start and end); got %" PetscInt_FMT, sampler->nframes);
+  PetscCall(SgmSamplerCheckpointSetFromOptions(sampler, PetscOptionsObject));
   PetscTryTypeMethod(sampler, setfromoptions, PetscOptionsObject);
   PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -280,51 +281,75 @@ PetscErrorCode SgmSamplerReverseDrift(SgmSampler sampler, PetscReal t, PetscReal
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* NaN or Inf in the state ends the run with a sentence that says where. */
-PetscErrorCode SgmSamplerCheckFinite(SgmSampler sampler, PetscInt step, PetscReal t)
+/* NaN or Inf in the state ends the run with a sentence that says where.  The same reduction tells
+   every rank whether any rank caught a signal or reached its checkpoint interval. */
+static PetscErrorCode SgmSamplerCheckState(SgmSampler sampler, PetscInt step, PetscReal t, PetscBool *ckpt, PetscBool *stop)
 {
   const PetscScalar *x;
-  PetscInt           n, bad = 0, gbad;
+  PetscInt           n, flags[3] = {0, 0, 0}, g[3];
+  PetscLogDouble     now;
 
   PetscFunctionBegin;
   PetscCall(VecGetLocalSize(sampler->X, &n));
   PetscCall(VecGetArrayRead(sampler->X, &x));
   for (PetscInt i = 0; i < n; i++)
     if (PetscIsInfOrNanScalar(x[i])) {
-      bad = 1;
+      flags[0] = 1;
       break;
     }
   PetscCall(VecRestoreArrayRead(sampler->X, &x));
-  PetscCall(MPIU_Allreduce(&bad, &gbad, 1, MPIU_INT, MPI_MAX, PetscObjectComm((PetscObject)sampler)));
-  PetscCheck(!gbad, PetscObjectComm((PetscObject)sampler), PETSC_ERR_FP, "Sampler %s produced NaN or Inf at step %" PetscInt_FMT " (t = %g): reduce the step size (-sampler_steps) or check the score model", ((PetscObject)sampler)->type_name, step, (double)t);
+  flags[1] = SgmSignalCaught();
+  PetscCall(PetscTime(&now));
+  flags[2] = sampler->ckpt_interval > 0 && now - sampler->ckpt_last >= sampler->ckpt_interval;
+  PetscCall(MPIU_Allreduce(flags, g, 3, MPIU_INT, MPI_MAX, PetscObjectComm((PetscObject)sampler)));
+  PetscCheck(!g[0], PetscObjectComm((PetscObject)sampler), PETSC_ERR_FP, "Sampler %s produced NaN or Inf at step %" PetscInt_FMT " (t = %g): reduce the step size (-sampler_steps) or check the score model", ((PetscObject)sampler)->type_name, step, (double)t);
+  if (stop) *stop = (PetscBool)g[1];
+  if (ckpt) *ckpt = (PetscBool)(g[1] || g[2] || (sampler->ckpt_every > 0 && step % sampler->ckpt_every == 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode SgmSamplerCheckFinite(SgmSampler sampler, PetscInt step, PetscReal t)
+{
+  PetscFunctionBegin;
+  PetscCall(SgmSamplerCheckState(sampler, step, t, NULL, NULL));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* After every accepted step: NaN guard, trajectory frames, checkpoint, and a clean stop on a signal. */
 static PetscErrorCode SgmSamplerPostStep(TS ts)
 {
   SgmSampler sampler;
   PetscInt   step;
-  PetscReal  tau, t;
+  PetscReal  tau, t, taumax;
+  PetscBool  ckpt, stop;
 
   PetscFunctionBegin;
   PetscCall(SgmSamplerFromTS(ts, &sampler));
   PetscCall(TSGetStepNumber(ts, &step));
   PetscCall(TSGetTime(ts, &tau));
+  PetscCall(TSGetMaxTime(ts, &taumax));
   PetscCall(SgmSamplerTauToTime(sampler, tau, &t));
-  PetscCall(SgmSamplerCheckFinite(sampler, step, t));
+  PetscCall(SgmSamplerCheckState(sampler, step, t, &ckpt, &stop));
+  PetscCall(SgmSamplerRecordFrames(sampler, tau));
+  if (tau >= taumax) PetscFunctionReturn(PETSC_SUCCESS); /* done: neither checkpoint nor stop */
+  if (ckpt) PetscCall(SgmSamplerCheckpointWrite(sampler));
+  if (stop) {
+    sampler->interrupted = PETSC_TRUE;
+    PetscCall(TSSetConvergedReason(ts, TS_CONVERGED_USER));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Saves frame j when tau reaches j (T - eps)/(F - 1). */
-static PetscErrorCode SgmSamplerMonitorTrajectory(TS ts, PetscInt step, PetscReal tau, Vec X, void *ctx)
+/* Saves frame j once tau reaches j (T - t_end)/(F - 1); called at the start and after every step. */
+PetscErrorCode SgmSamplerRecordFrames(SgmSampler sampler, PetscReal tau)
 {
-  SgmSampler sampler = (SgmSampler)ctx;
-  SgmSDE     sde     = sampler->score->sde;
-  PetscReal  span    = sde->T - sampler->tgrid[sampler->nsteps];
+  SgmSDE    sde  = sampler->score->sde;
+  PetscReal span = sde->T - sampler->tgrid[sampler->nsteps];
 
   PetscFunctionBegin;
+  if (!sampler->frame) PetscFunctionReturn(PETSC_SUCCESS);
   while (sampler->framesdone < sampler->nframes && tau >= span * sampler->framesdone / (sampler->nframes - 1) - 1e-9 * span) {
-    PetscCall(sampler->frame(sampler, sampler->framesdone, sde->T - tau, X, sampler->framectx));
+    PetscCall(sampler->frame(sampler, sampler->framesdone, sde->T - tau, sampler->X, sampler->framectx));
     sampler->framesdone++;
   }
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -337,7 +362,6 @@ PetscErrorCode SgmSamplerSetTrajectory(SgmSampler sampler, PetscInt nframes, Pet
   if (nframes >= 0) sampler->nframes = nframes;
   sampler->frame    = frame;
   sampler->framectx = ctx;
-  if (sampler->setupcalled && sampler->nframes && frame) PetscCall(TSMonitorSet(sampler->ts, SgmSamplerMonitorTrajectory, sampler, NULL));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -370,7 +394,6 @@ PetscErrorCode SgmSamplerSetUp(SgmSampler sampler)
   PetscCall(TSSetExactFinalTime(sampler->ts, TS_EXACTFINALTIME_MATCHSTEP));
   PetscCall(TSSetPostStep(sampler->ts, SgmSamplerPostStep));
   PetscUseTypeMethod(sampler, setup);
-  if (sampler->nframes && sampler->frame) PetscCall(TSMonitorSet(sampler->ts, SgmSamplerMonitorTrajectory, sampler, NULL));
   sampler->setupcalled = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -389,18 +412,31 @@ PetscErrorCode SgmSamplerSolve(SgmSampler sampler)
   PetscCall(SgmSamplerSetUp(sampler));
   sde = sampler->score->sde;
   PetscCall(SgmScoreGetNFE(sampler->score, &nfe0));
-  PetscCall(SgmSDEGetPriorStd(sde, &std));
-  PetscCall(VecGetArrayWrite(sampler->X, &x));
-  PetscCall(SgmRandomNormalBatch((uint64_t)sampler->seed, SGM_STREAM_PRIOR, 0, &sampler->batch, x));
-  for (PetscInt i = 0; i < sampler->batch.n * sampler->batch.d; i++) x[i] *= std;
-  PetscCall(VecRestoreArrayWrite(sampler->X, &x));
-  sampler->framesdone = 0;
-  PetscTryTypeMethod(sampler, presolve);
-  PetscCall(TSSetTime(sampler->ts, 0));
-  PetscCall(TSSetTimeStep(sampler->ts, sampler->tgrid[0] - sampler->tgrid[1]));
-  PetscCall(TSSetStepNumber(sampler->ts, 0));
+  sampler->nfe0 = nfe0;
+  PetscCall(PetscTime(&sampler->ckpt_last));
+  sampler->interrupted = PETSC_FALSE;
+  if (!sampler->restarted) {
+    PetscCall(SgmSDEGetPriorStd(sde, &std));
+    PetscCall(VecGetArrayWrite(sampler->X, &x));
+    PetscCall(SgmRandomNormalBatch((uint64_t)sampler->seed, SGM_STREAM_PRIOR, 0, &sampler->batch, x));
+    for (PetscInt i = 0; i < sampler->batch.n * sampler->batch.d; i++) x[i] *= std;
+    PetscCall(VecRestoreArrayWrite(sampler->X, &x));
+    sampler->framesdone  = 0;
+    sampler->nfe_restart = 0;
+    PetscTryTypeMethod(sampler, presolve);
+    PetscCall(TSSetTime(sampler->ts, 0));
+    PetscCall(TSSetTimeStep(sampler->ts, sampler->tgrid[0] - sampler->tgrid[1]));
+    PetscCall(TSSetStepNumber(sampler->ts, 0));
+    PetscCall(SgmSamplerRecordFrames(sampler, 0));
+  }
   PetscCall(TSSolve(sampler->ts, sampler->X));
+  sampler->restarted = PETSC_FALSE;
   PetscCall(TSGetConvergedReason(sampler->ts, &reason));
+  if (sampler->interrupted) {
+    PetscCall(SgmScoreGetNFE(sampler->score, &sampler->nfe));
+    sampler->nfe += sampler->nfe_restart - nfe0;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCheck(reason >= 0, comm, PETSC_ERR_NOT_CONVERGED, "Sampler %s failed: TS stopped with %s; for an adaptive -ts_type loosen -ts_rtol/-ts_atol or raise -ts_max_steps", ((PetscObject)sampler)->type_name, TSConvergedReasons[reason]);
   if (sampler->denoise && sampler->tgrid[sampler->nsteps] > 0) { /* at t = 0 there is no noise left */
     PetscReal a, s, tend = sampler->tgrid[sampler->nsteps];
@@ -410,7 +446,7 @@ PetscErrorCode SgmSamplerSolve(SgmSampler sampler)
     PetscCall(SgmSamplerCheckFinite(sampler, -1, tend));
   }
   PetscCall(SgmScoreGetNFE(sampler->score, &sampler->nfe));
-  sampler->nfe -= nfe0;
+  sampler->nfe += sampler->nfe_restart - nfe0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

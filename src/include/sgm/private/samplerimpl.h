@@ -2,6 +2,7 @@
 
 #include <sgmsampler.h>
 #include <petsc/private/petscimpl.h>
+#include <sgmio.h>
 
 /* One step of a fixed-step sampler: x(t_k) -> x(t_{k+1}) on the grid, in place. */
 typedef PetscErrorCode (*SgmFixedStepFn)(SgmSampler, PetscInt, PetscReal, PetscReal, Vec);
@@ -12,6 +13,9 @@ struct _SgmSamplerOps {
   PetscErrorCode (*setfromoptions)(SgmSampler, PetscOptionItems *);
   PetscErrorCode (*setup)(SgmSampler);    /* configure sampler->ts */
   PetscErrorCode (*presolve)(SgmSampler); /* after x_T is drawn, before TSSolve */
+  /* the type's own state for checkpoint/restart (multistep history, Brownian path, ...) */
+  PetscErrorCode (*checkpointwrite)(SgmSampler, SgmOutput);
+  PetscErrorCode (*checkpointread)(SgmSampler, hid_t);
   PetscErrorCode (*view)(SgmSampler, PetscViewer);
   PetscErrorCode (*destroy)(SgmSampler);
   PetscErrorCode (*attributes)(SgmSampler, hid_t);
@@ -40,10 +44,24 @@ struct _p_SgmSampler {
   PetscInt   nframes, framesdone;
   PetscErrorCode (*frame)(SgmSampler, PetscInt, PetscReal, Vec, void *);
   void      *framectx;
+  /* checkpoint/restart */
+  char           ckpt_path[PETSC_MAX_PATH_LEN];
+  PetscInt       ckpt_every;    /* steps between checkpoints (0: none) */
+  PetscReal      ckpt_interval; /* seconds between checkpoints (0: none) */
+  PetscLogDouble ckpt_last;     /* wall time of the last checkpoint (or of the start) */
+  PetscErrorCode (*ckpt_flush)(void *); /* make the run's output durable before a checkpoint */
+  void          *ckpt_flushctx;
+  PetscBool      restarted;     /* state loaded from a checkpoint: Solve continues it */
+  PetscBool      interrupted;   /* stopped by a signal after writing a checkpoint */
+  PetscInt64     nfe_restart;   /* NFE done before the restart */
+  PetscInt64     nfe0;          /* the score's NFE counter when this solve started */
   void      *data;
 };
 
 PETSC_INTERN PetscErrorCode SgmSamplerCheckFinite(SgmSampler, PetscInt, PetscReal);
+PETSC_INTERN PetscErrorCode SgmSamplerRecordFrames(SgmSampler, PetscReal);
+PETSC_INTERN PetscErrorCode SgmSamplerCheckpointWrite(SgmSampler);
+PETSC_INTERN PetscErrorCode SgmSamplerCheckpointSetFromOptions(SgmSampler, PetscOptionItems *);
 
 /* Fixed-step samplers: their TS type (one name per sampler, one implementation, TSCreate_SgmFixed)
    takes step k from t_k to t_{k+1} of the grid through sampler->ops->step. */

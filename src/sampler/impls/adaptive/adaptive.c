@@ -283,6 +283,26 @@ static PetscErrorCode SgmSamplerPreSolve_Adaptive(SgmSampler sampler)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* x'_prev enters the next error estimate; W(tau) is a function of tau and is recomputed. */
+static PetscErrorCode SgmSamplerCheckpointWrite_Adaptive(SgmSampler sampler, SgmOutput o)
+{
+  PetscFunctionBegin;
+  PetscCall(SgmOutputWriteBatch(o, "adaptive_xprev", &sampler->batch, ((SgmSampler_Adaptive *)sampler->data)->xprev));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmSamplerCheckpointRead_Adaptive(SgmSampler sampler, hid_t file)
+{
+  SgmSampler_Adaptive *ad = (SgmSampler_Adaptive *)sampler->data;
+  PetscReal            tau;
+
+  PetscFunctionBegin;
+  PetscCall(SgmH5ReadBatch(file, "adaptive_xprev", &sampler->batch, ad->xprev));
+  PetscCall(SgmH5AttrGetReal(PetscObjectComm((PetscObject)sampler), file, "tau", &tau));
+  PetscCall(BrownianAt(sampler, tau, ad->W0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode SgmSamplerAttributes_Adaptive(SgmSampler sampler, hid_t file)
 {
   SgmSampler_Adaptive *ad = (SgmSampler_Adaptive *)sampler->data;
@@ -333,6 +353,8 @@ PETSC_INTERN PetscErrorCode SgmSamplerCreate_Adaptive(SgmSampler sampler)
   sampler->data                = ad;
   sampler->ops->setup          = SgmSamplerSetUp_Adaptive;
   sampler->ops->presolve       = SgmSamplerPreSolve_Adaptive;
+  sampler->ops->checkpointwrite = SgmSamplerCheckpointWrite_Adaptive;
+  sampler->ops->checkpointread  = SgmSamplerCheckpointRead_Adaptive;
   sampler->ops->setfromoptions = SgmSamplerSetFromOptions_Adaptive;
   sampler->ops->attributes     = SgmSamplerAttributes_Adaptive;
   sampler->ops->view           = SgmSamplerView_Adaptive;

@@ -10,6 +10,7 @@
 */
 #include <sgm/private/samplerimpl.h>
 #include <sgm/private/scoreimpl.h>
+#include <sgmio.h>
 
 typedef struct {
   Vec       D, prev;  /* D_k, and x0_hat of the previous step */
@@ -55,6 +56,29 @@ static PetscErrorCode SgmSamplerSetUp_DPMpp2M(SgmSampler sampler)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The multistep history: x0_hat of the previous step and its h. */
+static PetscErrorCode SgmSamplerCheckpointWrite_DPMpp2M(SgmSampler sampler, SgmOutput o)
+{
+  SgmSampler_DPMpp2M *dpm = (SgmSampler_DPMpp2M *)sampler->data;
+  hid_t               file;
+
+  PetscFunctionBegin;
+  PetscCall(SgmOutputGetFile(o, &file));
+  PetscCall(SgmOutputWriteBatch(o, "dpmpp2m_prev", &sampler->batch, dpm->prev));
+  PetscCall(SgmH5AttrReal(file, "dpmpp2m_hprev", dpm->hprev));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmSamplerCheckpointRead_DPMpp2M(SgmSampler sampler, hid_t file)
+{
+  SgmSampler_DPMpp2M *dpm = (SgmSampler_DPMpp2M *)sampler->data;
+
+  PetscFunctionBegin;
+  PetscCall(SgmH5ReadBatch(file, "dpmpp2m_prev", &sampler->batch, dpm->prev));
+  PetscCall(SgmH5AttrGetReal(PetscObjectComm((PetscObject)sampler), file, "dpmpp2m_hprev", &dpm->hprev));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode SgmSamplerDestroy_DPMpp2M(SgmSampler sampler)
 {
   SgmSampler_DPMpp2M *dpm = (SgmSampler_DPMpp2M *)sampler->data;
@@ -76,6 +100,8 @@ PETSC_INTERN PetscErrorCode SgmSamplerCreate_DPMpp2M(SgmSampler sampler)
   sampler->ops->step    = SgmDPMpp2MStep;
   sampler->ops->setup   = SgmSamplerSetUp_DPMpp2M;
   sampler->ops->destroy = SgmSamplerDestroy_DPMpp2M;
+  sampler->ops->checkpointwrite = SgmSamplerCheckpointWrite_DPMpp2M;
+  sampler->ops->checkpointread  = SgmSamplerCheckpointRead_DPMpp2M;
   PetscCall(SgmSamplerSetDefaults_Private(sampler, 20, SGM_SCHEDULE_LOGSNR));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
