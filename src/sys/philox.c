@@ -2,14 +2,14 @@
    variates sgm derives from it.  Written from the paper's definition; checked against the
    Random123 known-answer vectors in regression/unit/test_random.c. */
 #include <sgmsys.h>
-#include <math.h>
+#include <sgm/private/vecmath.h>
 
 #define PHILOX_M0 0xD2511F53u
 #define PHILOX_M1 0xCD9E8D57u
 #define PHILOX_W0 0x9E3779B9u /* golden ratio */
 #define PHILOX_W1 0xBB67AE85u /* sqrt(3) - 1 */
 
-static inline void PhiloxRound(uint32_t c[4], const uint32_t k[2])
+SGM_INLINE void PhiloxRound(uint32_t c[4], const uint32_t k[2])
 {
   uint64_t p0 = (uint64_t)PHILOX_M0 * c[0];
   uint64_t p1 = (uint64_t)PHILOX_M1 * c[2];
@@ -31,43 +31,92 @@ void SgmPhilox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]
   out[0] = c[0]; out[1] = c[1]; out[2] = c[2]; out[3] = c[3];
 }
 
-/* Uniform on the open interval (0,1) with 53 random bits. */
-static inline double Uniform53(uint32_t hi, uint32_t lo)
+/*
+  The normal variates.  Counter = (pair index j, step, sample index low word, sample index high word
+  with the stream in its top byte); key = the 64-bit seed.  Each counter gives two uniforms and, by
+  the Box-Muller transform, the components 2j and 2j+1 of that sample's noise.
+
+  The batch version works on blocks of SGM_LANES consecutive samples, one sample per lane: Philox
+  rounds, uniforms, log, sqrt and sincos then vectorise across samples (see vecmath.h).  The last
+  partial block is computed whole and only its valid lanes are copied out, so a sample's noise is
+  the same instructions on the same counter wherever it sits on whichever rank.
+*/
+
+/* Uniform on the open interval (0,1) from 64 random bits: 1 + 52 bits is built directly as a double
+   in [1,2) (no integer-to-double conversion, which does not vectorise below AVX-512), and
+   subtracting 1 - 2^-53 is exact and centres the 2^52 values, so u is never 0 or 1. */
+SGM_INLINE double Uniform52(uint32_t hi, uint32_t lo)
 {
-  uint64_t a = ((uint64_t)hi << 32) | lo;
-  return ((double)(a >> 11) + 0.5) * 0x1p-53;
+  const uint64_t a = ((uint64_t)hi << 32) | lo;
+  return SgmAsDouble(0x3FF0000000000000ULL | (a >> 12)) - (1.0 - 0x1p-53);
 }
 
-/*
-  d normal variates for one sample.  Counter = (pair index j, step, sample index low word,
-  sample index high word with the stream in its top byte); key = the 64-bit seed.  Each counter
-  gives two uniforms of 53 bits and, by the Box-Muller transform, the components 2j and 2j+1.
-*/
+/* Noise of component pair j of SGM_LANES samples with global indices idx0, idx0+1, ... */
+static SGM_HOT void NormalPairBlock(const uint32_t key[2], uint32_t step, uint32_t ctr3xor, uint64_t idx0, uint32_t j, double *restrict zc, double *restrict zs)
+{
+  _Alignas(SGM_ALIGN) double rad[SGM_LANES], u2[SGM_LANES];
+
+  for (int l = 0; l < SGM_LANES; l++) {
+    const uint64_t idx = idx0 + (uint64_t)l;
+    uint32_t       c[4] = {j, step, (uint32_t)idx, (uint32_t)(idx >> 32) ^ ctr3xor};
+    uint32_t       k[2] = {key[0], key[1]};
+    for (int r = 0; r < 10; r++) { /* fully unrolled by the compiler; lanes are vectorised */
+      if (r) { k[0] += PHILOX_W0; k[1] += PHILOX_W1; }
+      PhiloxRound(c, k);
+    }
+    rad[l] = SgmSqrtPositive(-2.0 * SgmLogUnit(Uniform52(c[0], c[1])));
+    u2[l]  = Uniform52(c[2], c[3]);
+  }
+  for (int l = 0; l < SGM_LANES; l++) {
+    double sn, cs;
+    SgmSinCos2Pi(u2[l], &sn, &cs);
+    zc[l] = rad[l] * cs;
+    zs[l] = rad[l] * sn;
+  }
+}
+
+/* d normal variates for each of SGM_LANES samples from global index idx0, written row-major
+   z[l*d + c]; zt is scratch of 2 SGM_LANES doubles. */
+static SGM_HOT void NormalBlock(const uint32_t key[2], uint32_t step, uint32_t ctr3xor, uint64_t idx0, PetscInt d, double *restrict zt, PetscScalar *restrict z)
+{
+  for (PetscInt j = 0; 2 * j < d; j++) {
+    NormalPairBlock(key, step, ctr3xor, idx0, (uint32_t)j, zt, zt + SGM_LANES);
+    for (int l = 0; l < SGM_LANES; l++) z[l * d + 2 * j] = zt[l];
+    if (2 * j + 1 < d)
+      for (int l = 0; l < SGM_LANES; l++) z[l * d + 2 * j + 1] = zt[SGM_LANES + l];
+  }
+}
+
+/* d normal variates for one sample: lane 0 of a block, so identical to what the batch gives. */
 void SgmRandomNormalSample(uint64_t seed, SgmStream stream, PetscInt step, PetscInt index, PetscInt d, PetscScalar *z)
 {
   const uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
-  uint32_t       ctr[4], r[4];
-  uint64_t       idx = (uint64_t)index;
+  _Alignas(SGM_ALIGN) double zt[2 * SGM_LANES];
 
-  ctr[1] = (uint32_t)step;
-  ctr[2] = (uint32_t)idx;
-  ctr[3] = (uint32_t)(idx >> 32) ^ ((uint32_t)stream << 24);
   for (PetscInt j = 0; 2 * j < d; j++) {
-    ctr[0] = (uint32_t)j;
-    SgmPhilox4x32(ctr, key, r);
-    double u1 = Uniform53(r[0], r[1]), u2 = Uniform53(r[2], r[3]);
-    double rad = sqrt(-2.0 * log(u1)), th = 2.0 * PETSC_PI * u2;
-    z[2 * j] = rad * cos(th);
-    if (2 * j + 1 < d) z[2 * j + 1] = rad * sin(th);
+    NormalPairBlock(key, (uint32_t)step, (uint32_t)stream << 24, (uint64_t)index, (uint32_t)j, zt, zt + SGM_LANES);
+    z[2 * j] = zt[0];
+    if (2 * j + 1 < d) z[2 * j + 1] = zt[SGM_LANES];
   }
 }
 
 /* Normal variates for every sample this rank owns in the batch, laid out as the batch Vec. */
 PetscErrorCode SgmRandomNormalBatch(uint64_t seed, SgmStream stream, PetscInt step, const SgmBatch *b, PetscScalar *z)
 {
+  const uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)}, c3 = (uint32_t)stream << 24;
+  const PetscInt d = b->d, nfull = b->n / SGM_LANES * SGM_LANES;
+  _Alignas(SGM_ALIGN) double zt[2 * SGM_LANES];
+
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(SGM_Noise, 0, 0, 0, 0));
-  for (PetscInt i = 0; i < b->n; i++) SgmRandomNormalSample(seed, stream, step, b->rstart + i, b->d, z + i * b->d);
+  for (PetscInt i = 0; i < nfull; i += SGM_LANES) NormalBlock(key, (uint32_t)step, c3, (uint64_t)(b->rstart + i), d, zt, z + i * d);
+  if (nfull < b->n) { /* the last block is computed whole, then its valid rows copied */
+    PetscScalar *zpad;
+    PetscCall(PetscMalloc1(SGM_LANES * d, &zpad));
+    NormalBlock(key, (uint32_t)step, c3, (uint64_t)(b->rstart + nfull), d, zt, zpad);
+    PetscCall(PetscArraycpy(z + nfull * d, zpad, (b->n - nfull) * d));
+    PetscCall(PetscFree(zpad));
+  }
   PetscCall(PetscLogEventEnd(SGM_Noise, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -39,6 +39,18 @@ PetscErrorCode SgmSignalsInstall(void)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Testing hook: deliver SIGTERM to this process (rank 0) after step `step`, exercising the real path. */
+PetscErrorCode SgmSamplerTestSignal(SgmSampler sampler, PetscInt step)
+{
+  PetscMPIInt rank;
+
+  PetscFunctionBegin;
+  if (sampler->test_signal_step <= 0 || step != sampler->test_signal_step) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCallMPI(MPI_Comm_rank(PetscObjectComm((PetscObject)sampler), &rank));
+  if (!rank) PetscCheck(!raise(SIGTERM), PETSC_COMM_SELF, PETSC_ERR_SYS, "raise(SIGTERM) failed");
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscBool SgmSignalCaught(void)
 {
   return SgmSignal ? PETSC_TRUE : PETSC_FALSE;
@@ -50,6 +62,7 @@ PetscErrorCode SgmSamplerCheckpointSetFromOptions(SgmSampler sampler, PetscOptio
   PetscCall(PetscOptionsString("-checkpoint", "Checkpoint file (written every -checkpoint_every steps or -checkpoint_interval seconds, and on SIGTERM/SIGUSR1)", "SgmSamplerSetCheckpoint", sampler->ckpt_path, sampler->ckpt_path, sizeof(sampler->ckpt_path), NULL));
   PetscCall(PetscOptionsInt("-checkpoint_every", "Steps between checkpoints (0: none)", "SgmSamplerSetCheckpoint", sampler->ckpt_every, &sampler->ckpt_every, NULL));
   PetscCall(PetscOptionsReal("-checkpoint_interval", "Wall-clock seconds between checkpoints (0: none)", "SgmSamplerSetCheckpoint", sampler->ckpt_interval, &sampler->ckpt_interval, NULL));
+  PetscCall(PetscOptionsInt("-checkpoint_test_signal_step", "Testing: rank 0 raises SIGTERM after this step, as a batch system would (0: never)", "", sampler->test_signal_step, &sampler->test_signal_step, NULL));
   PetscCheck(sampler->ckpt_every >= 0 && sampler->ckpt_interval >= 0, PetscObjectComm((PetscObject)sampler), PETSC_ERR_USER_INPUT, "-checkpoint_every and -checkpoint_interval must be non-negative; got %" PetscInt_FMT " and %g", sampler->ckpt_every, (double)sampler->ckpt_interval);
   PetscFunctionReturn(PETSC_SUCCESS);
 }

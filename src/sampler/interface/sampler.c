@@ -329,6 +329,7 @@ static PetscErrorCode SgmSamplerPostStep(TS ts)
   PetscCall(TSGetTime(ts, &tau));
   PetscCall(TSGetMaxTime(ts, &taumax));
   PetscCall(SgmSamplerTauToTime(sampler, tau, &t));
+  PetscCall(SgmSamplerTestSignal(sampler, step));
   PetscCall(SgmSamplerCheckState(sampler, step, t, &ckpt, &stop));
   PetscCall(SgmSamplerRecordFrames(sampler, tau));
   if (tau >= taumax) PetscFunctionReturn(PETSC_SUCCESS); /* done: neither checkpoint nor stop */

@@ -7,6 +7,7 @@
   evaluated by log-sum-exp.
 */
 #include <sgm/private/mixtureimpl.h>
+#include <sgm/private/vecmath.h>
 #include <sgmio.h>
 #include <petscblaslapack.h>
 
@@ -26,9 +27,10 @@ PetscErrorCode SgmMixtureCreate(MPI_Comm comm, const char src[], PetscInt K, Pet
   PetscCall(PetscNew(&m));
   m->K = K;
   m->d = d;
-  m->t = PETSC_MAX_REAL;
+  m->alpha = m->sigma = -1; /* no time cached yet */
   PetscCall(PetscMalloc6(K, &m->w, K, &m->logw, K * d, &m->mu, K * d * d, &m->cov, K * d * d, &m->Q, K * d, &m->lam));
-  PetscCall(PetscMalloc5(K * d, &m->amu, K * d, &m->ilam, K, &m->lc, d * d, &m->P, K * d * (d + 2) + 64, &m->work));
+  /* work: ComponentTerm's [K + d + K d], or DiagScoreBlock's lane arrays [(2d + K) SGM_LANES] + alignment */
+  PetscCall(PetscMalloc5(K * d, &m->amu, K * d, &m->ilam, K, &m->lc, d * d, &m->P, PetscMax(K * d * (d + 2) + 64, (2 * d + K) * SGM_LANES + SGM_ALIGN / sizeof(PetscReal)), &m->work));
   m->diag = PETSC_TRUE;
   for (PetscInt k = 0; k < K; k++) {
     m->w[k]    = w[k] / wsum;
@@ -86,15 +88,17 @@ PetscErrorCode SgmMixtureDestroy(SgmMixture **mix)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Fill the per-time cache (cheap: O(K d), plus O(d^3) for the K = 1 precision matrix). */
+/* Fill the per-time cache (cheap: O(K d), plus O(d^3) for the K = 1 precision matrix).  The cache
+   is keyed by (alpha, sigma), not by t, so that another SDE, or the same SDE with other parameters,
+   at the same t is not served stale values. */
 PetscErrorCode SgmMixtureAtTime(SgmMixture *m, SgmSDE sde, PetscReal t)
 {
   PetscInt  K = m->K, d = m->d;
   PetscReal a, s;
 
   PetscFunctionBegin;
-  if (t == m->t) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(SgmSDEMarginal(sde, t, &a, &s));
+  if (a == m->alpha && s == m->sigma) PetscFunctionReturn(PETSC_SUCCESS);
   m->t     = t;
   m->alpha = a;
   m->sigma = s;
@@ -146,6 +150,58 @@ static inline PetscReal ComponentTerm(const SgmMixture *m, PetscInt k, const Pet
   return m->lc[k] - 0.5 * q;
 }
 
+/*
+  Score of SGM_LANES samples x[l*d + j] with diagonal covariances (the K > 1 hot path): the samples
+  are transposed into lanes xt[j][l] so that every loop below runs over the lanes with a constant
+  trip count and vectorises, including the exponentials (vecmath.h).  Per lane the arithmetic is
+  that of ComponentTerm and the log-sum-exp below it; responsibilities are e_k * (1/sum).
+*/
+static SGM_HOT void DiagScoreBlock(const SgmMixture *m, const PetscScalar *restrict x, PetscScalar *restrict s, PetscReal *restrict work)
+{
+  const PetscInt K = m->K, d = m->d;
+  PetscReal *restrict xt = (PetscReal *)__builtin_assume_aligned(work, SGM_ALIGN); /* [d][L] */
+  PetscReal *restrict st = xt + d * SGM_LANES;                                     /* [d][L] */
+  PetscReal *restrict lp = st + d * SGM_LANES;                                     /* [K][L] */
+  _Alignas(SGM_ALIGN) PetscReal mx[SGM_LANES], inv[SGM_LANES];
+
+  for (int l = 0; l < SGM_LANES; l++)
+    for (PetscInt j = 0; j < d; j++) xt[j * SGM_LANES + l] = x[l * d + j];
+  SGM_LANE_LOOP for (int l = 0; l < SGM_LANES; l++) mx[l] = PETSC_MIN_REAL;
+  for (PetscInt k = 0; k < K; k++) { /* lp_k = log w_k N_k(x) */
+    _Alignas(SGM_ALIGN) PetscReal q[SGM_LANES] = {0};
+    for (PetscInt j = 0; j < d; j++) {
+      const PetscReal am = m->amu[k * d + j], il = m->ilam[k * d + j];
+      SGM_LANE_LOOP for (int l = 0; l < SGM_LANES; l++) {
+        const PetscReal z = xt[j * SGM_LANES + l] - am;
+        q[l] += z * (z * il);
+      }
+    }
+    const PetscReal lc = m->lc[k];
+    SGM_LANE_LOOP for (int l = 0; l < SGM_LANES; l++) {
+      lp[k * SGM_LANES + l] = lc - 0.5 * q[l];
+      mx[l]                 = PetscMax(mx[l], lp[k * SGM_LANES + l]);
+    }
+  }
+  SGM_LANE_LOOP for (int l = 0; l < SGM_LANES; l++) inv[l] = 0;
+  for (PetscInt k = 0; k < K; k++) { /* log-sum-exp: e_k = exp(lp_k - max) in (0, 1] */
+    SGM_LANE_LOOP for (int l = 0; l < SGM_LANES; l++) {
+      lp[k * SGM_LANES + l] = SgmExpNonPositive(lp[k * SGM_LANES + l] - mx[l]);
+      inv[l] += lp[k * SGM_LANES + l];
+    }
+  }
+  SGM_LANE_LOOP for (int l = 0; l < SGM_LANES; l++) inv[l] = 1 / inv[l];
+  for (PetscInt j = 0; j < d; j++) { /* s = -sum_k r_k (x - alpha mu_k) / (alpha^2 lambda_k + sigma^2) */
+    _Alignas(SGM_ALIGN) PetscReal acc[SGM_LANES] = {0};
+    for (PetscInt k = 0; k < K; k++) {
+      const PetscReal am = m->amu[k * d + j], il = m->ilam[k * d + j];
+      SGM_LANE_LOOP for (int l = 0; l < SGM_LANES; l++) acc[l] -= (lp[k * SGM_LANES + l] * inv[l]) * ((xt[j * SGM_LANES + l] - am) * il);
+    }
+    SGM_LANE_LOOP for (int l = 0; l < SGM_LANES; l++) st[j * SGM_LANES + l] = acc[l];
+  }
+  for (int l = 0; l < SGM_LANES; l++)
+    for (PetscInt j = 0; j < d; j++) s[l * d + j] = st[j * SGM_LANES + l];
+}
+
 PetscErrorCode SgmMixtureScore(SgmMixture *m, PetscInt n, const PetscScalar *x, PetscScalar *s)
 {
   const PetscInt K = m->K, d = m->d;
@@ -169,6 +225,20 @@ PetscErrorCode SgmMixtureScore(SgmMixture *m, PetscInt n, const PetscScalar *x, 
     }
     PetscFunctionReturn(PETSC_SUCCESS);
   }
+  if (m->diag) { /* whole blocks of lanes; a partial last block is padded, never done by a scalar loop */
+    PetscReal     *work  = (PetscReal *)(((uintptr_t)m->work + SGM_ALIGN - 1) & ~(uintptr_t)(SGM_ALIGN - 1));
+    const PetscInt nfull = n / SGM_LANES * SGM_LANES, nrest = n - nfull;
+    for (PetscInt i = 0; i < nfull; i += SGM_LANES) DiagScoreBlock(m, x + i * d, s + i * d, work);
+    if (nrest) {
+      PetscScalar *xp, *sp;
+      PetscCall(PetscCalloc2(SGM_LANES * d, &xp, SGM_LANES * d, &sp));
+      PetscCall(PetscArraycpy(xp, x + nfull * d, nrest * d));
+      DiagScoreBlock(m, xp, sp, work);
+      PetscCall(PetscArraycpy(s + nfull * d, sp, nrest * d));
+      PetscCall(PetscFree2(xp, sp));
+    }
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   for (PetscInt i = 0; i < n; i++) {
     const PetscScalar *xi = x + i * d;
     PetscScalar       *si = s + i * d;
@@ -185,15 +255,11 @@ PetscErrorCode SgmMixtureScore(SgmMixture *m, PetscInt n, const PetscScalar *x, 
     for (PetscInt k = 0; k < K; k++) {
       const PetscReal  rk = lp[k] / sum;
       const PetscReal *vk = v + k * d;
-      if (m->diag) {
-        for (PetscInt j = 0; j < d; j++) si[j] -= rk * vk[j];
-      } else {
-        const PetscReal *Q = m->Q + k * d * d;
-        for (PetscInt r = 0; r < d; r++) {
-          PetscReal acc = 0;
-          for (PetscInt j = 0; j < d; j++) acc += Q[r * d + j] * vk[j];
-          si[r] -= rk * acc;
-        }
+      const PetscReal *Q  = m->Q + k * d * d;
+      for (PetscInt r = 0; r < d; r++) {
+        PetscReal acc = 0;
+        for (PetscInt j = 0; j < d; j++) acc += Q[r * d + j] * vk[j];
+        si[r] -= rk * acc;
       }
     }
   }

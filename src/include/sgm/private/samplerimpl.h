@@ -55,12 +55,14 @@ struct _p_SgmSampler {
   PetscBool      interrupted;   /* stopped by a signal after writing a checkpoint */
   PetscInt64     nfe_restart;   /* NFE done before the restart */
   PetscInt64     nfe0;          /* the score's NFE counter when this solve started */
+  PetscInt       test_signal_step; /* testing: raise SIGTERM on rank 0 after this step (0: never) */
   void      *data;
 };
 
 PETSC_INTERN PetscErrorCode SgmSamplerCheckFinite(SgmSampler, PetscInt, PetscReal);
 PETSC_INTERN PetscErrorCode SgmSamplerRecordFrames(SgmSampler, PetscReal);
 PETSC_INTERN PetscErrorCode SgmSamplerCheckpointWrite(SgmSampler);
+PETSC_INTERN PetscErrorCode SgmSamplerTestSignal(SgmSampler, PetscInt);
 PETSC_INTERN PetscErrorCode SgmSamplerCheckpointSetFromOptions(SgmSampler, PetscOptionItems *);
 
 /* Fixed-step samplers: their TS type (one name per sampler, one implementation, TSCreate_SgmFixed)
