@@ -9,7 +9,7 @@ static PetscErrorCode SgmScoreSetFromOptions_Gaussian(SgmScore score, PetscOptio
 {
   SgmScore_Mixture *sm   = (SgmScore_Mixture *)score->data;
   MPI_Comm          comm = PetscObjectComm((PetscObject)score);
-  PetscReal         mean[256], std[256];
+  PetscReal         mean[256] = {0}, std[256] = {1}; /* shown as the defaults by -help */
   PetscInt          nm = 256, ns = 256;
   PetscBool         ffile, fmean, fstd;
 
