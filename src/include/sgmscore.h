@@ -24,6 +24,9 @@ PETSC_EXTERN PetscErrorCode SgmScoreApply(SgmScore, PetscReal, const SgmBatch *,
 PETSC_EXTERN PetscErrorCode SgmScoreApplyArray(SgmScore, PetscReal, PetscInt, const PetscScalar[], PetscScalar[]);
 PETSC_EXTERN PetscErrorCode SgmScoreLogDensity(SgmScore, PetscReal, PetscInt, const PetscScalar[], PetscReal[]);
 PETSC_EXTERN PetscErrorCode SgmScoreGetNFE(SgmScore, PetscInt64 *);
+PETSC_EXTERN PetscErrorCode SgmScoreJacobianVector(SgmScore, PetscReal, PetscInt, const PetscScalar[], const PetscScalar[], PetscScalar[]);
+PETSC_EXTERN PetscErrorCode SgmScoreDivergence(SgmScore, PetscReal, PetscInt, const PetscScalar[], PetscReal[]);
+PETSC_EXTERN PetscErrorCode SgmScoreGetNJVP(SgmScore, PetscInt64 *);
 PETSC_EXTERN PetscErrorCode SgmScoreWriteAttributes(SgmScore, hid_t);
 PETSC_EXTERN PetscErrorCode SgmScoreView(SgmScore, PetscViewer);
 PETSC_EXTERN PetscErrorCode SgmScoreDestroy(SgmScore *);
