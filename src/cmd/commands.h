@@ -2,6 +2,7 @@
 #include <sgm.h>
 
 PETSC_INTERN PetscErrorCode SgmCommandSample(MPI_Comm);
+PETSC_INTERN PetscErrorCode SgmCommandNLL(MPI_Comm);
 PETSC_INTERN PetscErrorCode SgmCommandVersion(MPI_Comm);
 
 /* exit status of the program when no error occurred (e.g. SGM_EXIT_CHECKPOINTED) */

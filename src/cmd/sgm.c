@@ -7,6 +7,7 @@ static const char help[] = "sgm: score-based generative models on MPI, PETSc and
                            "Usage: mpiexec -n P sgm <command> [options]      (sgm <command> -help lists the options)\n"
                            "Commands:\n"
                            "  sample   draw samples by integrating the reverse SDE or the probability-flow ODE\n"
+                           "  nll      negative log-likelihood of data through the probability-flow ODE\n"
                            "  version  print the version, git revision and library versions\n\n"
                            "Objects of `sgm sample` and their types (options of the selected type are listed below):\n"
                            "  -sde_type      vp         variance preserving, beta(t) linear 0.1..20 or the DDPM schedule (-sde_vp_schedule ddpm)\n"
@@ -27,6 +28,7 @@ typedef struct {
 
 static const SgmCommand commands[] = {
   {"sample",  SgmCommandSample },
+  {"nll",     SgmCommandNLL    },
   {"version", SgmCommandVersion},
 };
 
@@ -50,7 +52,25 @@ static PetscErrorCode SgmMain(const char *cmd)
       PetscFunctionReturn(PETSC_SUCCESS);
     }
   }
-  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "Unknown command '%s': the commands are sample and version", cmd);
+  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "Unknown command '%s': the commands are sample, nll and version", cmd);
+}
+
+/* Errors inside PetscInitialize() come from the options: an -options_file that cannot be read (on
+   the command line or nested in a deck), a malformed options file.  They are input errors too: one
+   line, once, from rank 0. */
+static PetscErrorCode InitErrorHandler(MPI_Comm comm, int line, const char *fun, const char *file, PetscErrorCode n, PetscErrorType p, const char *mess, void *ctx)
+{
+  static const char nofile[] = "Unable to open options file ";
+  int               init = 0, rank = 0;
+
+  if (p != PETSC_ERROR_INITIAL || !mess) return n;
+  (void)MPI_Initialized(&init);
+  if (init) (void)MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (rank) return n;
+  if (!strncmp(mess, nofile, sizeof(nofile) - 1)) (void)fprintf(stderr, "sgm: error: cannot read the options file '%s' (-options_file): it does not exist or is not readable\n", mess + sizeof(nofile) - 1);
+  else (void)fprintf(stderr, "sgm: error: %s\n", mess);
+  (void)fflush(stderr);
+  return n;
 }
 
 int main(int argc, char **argv)
@@ -64,8 +84,16 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc - 1; i++) argv[i] = argv[i + 1];
     argc--;
   }
+  ierr = PetscPushErrorHandler(InitErrorHandler, NULL);
+  if (ierr) return 1;
   ierr = PetscInitialize(&argc, &argv, NULL, help);
-  if (ierr) return (int)ierr;
+  if (ierr) {
+    int init = 0, fin = 0;
+    (void)MPI_Initialized(&init);
+    (void)MPI_Finalized(&fin);
+    if (init && !fin) (void)MPI_Finalize();
+    return 1;
+  }
   ierr = SgmMain(cmd);
   if (ierr) {
     (void)SgmOutputDiscardAll();

@@ -17,6 +17,7 @@ PETSC_EXTERN PetscErrorCode SgmOutputCreate(MPI_Comm, const char[], PetscBool, S
 PETSC_EXTERN PetscErrorCode SgmOutputGetFile(SgmOutput, hid_t *);
 PETSC_EXTERN PetscErrorCode SgmOutputWriteProvenance(SgmOutput, PetscInt64);
 PETSC_EXTERN PetscErrorCode SgmOutputWriteBatch(SgmOutput, const char[], const SgmBatch *, Vec);
+PETSC_EXTERN PetscErrorCode SgmOutputWriteSampleValues(SgmOutput, const char[], const SgmBatch *, const PetscReal[]);
 PETSC_EXTERN PetscErrorCode SgmOutputTrajectoryAppend(SgmOutput, const SgmBatch *, PetscReal, Vec);
 PETSC_EXTERN PetscErrorCode SgmOutputResume(MPI_Comm, const char[], SgmOutput *);
 PETSC_EXTERN PetscErrorCode SgmOutputTrajectoryTruncate(SgmOutput, PetscInt);
@@ -33,6 +34,8 @@ PETSC_EXTERN PetscErrorCode SgmH5AttrGetReal(MPI_Comm, hid_t, const char[], Pets
 PETSC_EXTERN PetscErrorCode SgmH5AttrGetInt(MPI_Comm, hid_t, const char[], PetscInt64 *);
 PETSC_EXTERN PetscErrorCode SgmH5AttrGetString(MPI_Comm, hid_t, const char[], char[], size_t);
 PETSC_EXTERN PetscErrorCode SgmH5ReadBatch(hid_t, const char[], const SgmBatch *, Vec);
+PETSC_EXTERN PetscErrorCode SgmH5OpenParallel(MPI_Comm, const char[], hid_t *);
+PETSC_EXTERN PetscErrorCode SgmH5DatasetShape(MPI_Comm, hid_t, const char[], PetscInt, PetscInt[]);
 PETSC_EXTERN PetscErrorCode SgmH5WriteSmall(MPI_Comm, hid_t, const char[], PetscInt, const hsize_t[], const PetscReal[]);
 
 /* Read a whole float dataset on rank 0 of comm, check its rank, broadcast shape and values.

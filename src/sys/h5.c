@@ -248,3 +248,45 @@ PetscErrorCode SgmH5ReadBatch(hid_t file, const char name[], const SgmBatch *b, 
   PetscCallHDF5(H5Dclose(dset));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* Open an existing HDF5 file read-only on every rank of comm (MPI-IO); one sentence if it cannot be. */
+PetscErrorCode SgmH5OpenParallel(MPI_Comm comm, const char path[], hid_t *file)
+{
+  hid_t fapl;
+  int   ok = access(path, R_OK) == 0;
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, comm));
+  PetscCheck(ok, comm, PETSC_ERR_FILE_OPEN, "Cannot read the file '%s': it does not exist or is not readable", path);
+  PetscCallHDF5(fapl = H5Pcreate(H5P_FILE_ACCESS));
+  PetscCallHDF5(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL));
+  *file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+  PetscCallHDF5(H5Pclose(fapl));
+  PetscCheck(*file >= 0, comm, PETSC_ERR_FILE_OPEN, "The file '%s' is not a readable HDF5 file", path);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The shape of a numeric dataset of rank ndim; one sentence if it is missing or of another rank. */
+PetscErrorCode SgmH5DatasetShape(MPI_Comm comm, hid_t file, const char name[], PetscInt ndim, PetscInt dims[])
+{
+  hid_t       dset, space, type;
+  hsize_t     hd[8];
+  int         rank;
+  H5T_class_t cls;
+
+  PetscFunctionBegin;
+  PetscCheck(H5Lexists(file, name, H5P_DEFAULT) > 0, comm, PETSC_ERR_FILE_UNEXPECTED, "The HDF5 file has no dataset '%s'", name);
+  PetscCallHDF5(dset = H5Dopen2(file, name, H5P_DEFAULT));
+  PetscCallHDF5(space = H5Dget_space(dset));
+  PetscCallHDF5(type = H5Dget_type(dset));
+  cls  = H5Tget_class(type);
+  rank = H5Sget_simple_extent_ndims(space);
+  PetscCheck(cls == H5T_FLOAT || cls == H5T_INTEGER, comm, PETSC_ERR_FILE_UNEXPECTED, "The dataset '%s' is not numeric", name);
+  PetscCheck(rank == (int)ndim && rank <= 8, comm, PETSC_ERR_FILE_UNEXPECTED, "The dataset '%s' has %d dimension(s); expected %d", name, rank, (int)ndim);
+  PetscCallHDF5(H5Sget_simple_extent_dims(space, hd, NULL));
+  for (int i = 0; i < rank; i++) dims[i] = (PetscInt)hd[i];
+  PetscCallHDF5(H5Tclose(type));
+  PetscCallHDF5(H5Sclose(space));
+  PetscCallHDF5(H5Dclose(dset));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

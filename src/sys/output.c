@@ -211,6 +211,30 @@ PetscErrorCode SgmOutputWriteBatch(SgmOutput o, const char name[], const SgmBatc
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* One value per sample, dataset [N] in global sample order; v holds this rank's b->n values. */
+PetscErrorCode SgmOutputWriteSampleValues(SgmOutput o, const char name[], const SgmBatch *b, const PetscReal v[])
+{
+  hsize_t dims = (hsize_t)b->N, start = (hsize_t)b->rstart, count = (hsize_t)b->n;
+  hid_t   fspace, mspace, dset;
+
+  PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(SGM_HDF5Write, 0, 0, 0, 0));
+  PetscCallHDF5(fspace = H5Screate_simple(1, &dims, NULL));
+  PetscCallHDF5(dset = H5Dcreate2(o->file, name, H5T_NATIVE_DOUBLE, fspace, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  PetscCallHDF5(mspace = H5Screate_simple(1, &count, NULL));
+  if (count) PetscCallHDF5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL));
+  else {
+    PetscCallHDF5(H5Sselect_none(fspace));
+    PetscCallHDF5(H5Sselect_none(mspace));
+  }
+  PetscCallHDF5(H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, o->dxpl, v));
+  PetscCallHDF5(H5Sclose(mspace));
+  PetscCallHDF5(H5Sclose(fspace));
+  PetscCallHDF5(H5Dclose(dset));
+  PetscCall(PetscLogEventEnd(SGM_HDF5Write, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode TrajectoryCreate(SgmOutput o, const SgmBatch *b)
 {
   hid_t   grp, space, dcpl;
