@@ -332,6 +332,9 @@ static PetscErrorCode SgmSamplerPostStep(TS ts)
   PetscCall(SgmSamplerTestSignal(sampler, step));
   PetscCall(SgmSamplerCheckState(sampler, step, t, &ckpt, &stop));
   PetscCall(SgmSamplerRecordFrames(sampler, tau));
+  /* a restarted run recomputes the first stage of its next step; without this, an FSAL scheme
+     (Dormand-Prince) would reuse the last stage's value, equal only to rounding */
+  if (sampler->restartstep) PetscCall(TSRestartStep(ts));
   if (tau >= taumax) PetscFunctionReturn(PETSC_SUCCESS); /* done: neither checkpoint nor stop */
   if (ckpt) PetscCall(SgmSamplerCheckpointWrite(sampler));
   if (stop) {
