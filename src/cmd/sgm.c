@@ -39,6 +39,7 @@ static PetscErrorCode SgmMain(const char *cmd)
   PetscFunctionBegin;
   PetscCall(SgmPushErrorHandler());
   PetscCall(SgmInitializePackage());
+  PetscCall(SgmSignalsInstall()); /* SIGTERM/SIGUSR1 from here on: a clean stop, never a kill */
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   if (!cmd) {
     PetscCheck(help, PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "No command given: use `sgm sample [options]` (or `sgm -help`)");
@@ -87,11 +88,15 @@ int main(int argc, char **argv)
   ierr = PetscPushErrorHandler(InitErrorHandler, NULL);
   if (ierr) return 1;
   ierr = PetscInitialize(&argc, &argv, NULL, help);
-  if (ierr) {
-    int init = 0, fin = 0;
+  if (ierr) { /* PETSc reads options files on rank 0 alone: the other ranks wait for it in MPI_Bcast */
+    int init = 0, fin = 0, size = 1;
     (void)MPI_Initialized(&init);
     (void)MPI_Finalized(&fin);
-    if (init && !fin) (void)MPI_Finalize();
+    if (init && !fin) {
+      (void)MPI_Comm_size(MPI_COMM_WORLD, &size);
+      if (size > 1) (void)MPI_Abort(MPI_COMM_WORLD, 1);
+      (void)MPI_Finalize();
+    }
     return 1;
   }
   ierr = SgmMain(cmd);
