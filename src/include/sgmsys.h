@@ -52,5 +52,6 @@ typedef enum {
 
 PETSC_EXTERN void           SgmPhilox4x32(const uint32_t[4], const uint32_t[2], uint32_t[4]);
 PETSC_EXTERN PetscErrorCode SgmRandomNormalBatch(uint64_t, SgmStream, PetscInt, const SgmBatch *, PetscScalar *);
+PETSC_EXTERN PetscErrorCode SgmBrownianTreeBatch(uint64_t, const SgmBatch *, PetscReal, PetscInt, PetscReal, PetscReal[], PetscReal[]);
 PETSC_EXTERN void           SgmBrownianTreeValue(uint64_t, PetscInt, PetscInt, PetscReal, PetscInt, PetscReal, PetscReal[], PetscReal[]);
 PETSC_EXTERN void           SgmRandomNormalSample(uint64_t, SgmStream, PetscInt, PetscInt, PetscInt, PetscScalar *);

@@ -5,43 +5,55 @@
       W(L) = sqrt(L) z_0,   W(m) = (W(a) + W(b))/2 + sqrt((b - a)/4) z_node,  m = (a + b)/2,
   descending `depth` levels towards s and interpolating linearly inside the last interval.  An
   increment W(b) - W(a) is then the same whatever partition it is part of, whichever steps an
-  adaptive sampler rejected before, and on any number of ranks.
+  adaptive sampler rejected before, and on any number of ranks.  All samples of a batch are queried
+  at the same s, so they walk the same nodes: each level is one batched (vectorised) noise draw.
 */
 #include <sgmsys.h>
 #include <math.h>
 
-/* W of sample `index` (d components) at s in [0, L]; work has room for 3d reals. */
-void SgmBrownianTreeValue(uint64_t seed, PetscInt index, PetscInt d, PetscReal L, PetscInt depth, PetscReal s, PetscReal W[], PetscReal work[])
+/* W at s in [0, L] for the b->n samples of this rank; work has room for 3 n d reals. */
+PetscErrorCode SgmBrownianTreeBatch(uint64_t seed, const SgmBatch *b, PetscReal L, PetscInt depth, PetscReal s, PetscReal W[], PetscReal work[])
 {
-  PetscReal *Wa = work, *Wb = work + d, *z = work + 2 * d, a = 0, b = L;
-  uint32_t   node = 1;
+  const PetscInt nd = b->n * b->d;
+  PetscReal     *Wa = work, *Wb = work + nd, *z = work + 2 * nd, a = 0, c = L;
+  uint32_t       node = 1;
 
+  PetscFunctionBegin;
   s = PetscMin(PetscMax(s, 0), L);
-  SgmRandomNormalSample(seed, SGM_STREAM_BROWNIAN, 0, index, d, z);
-  for (PetscInt j = 0; j < d; j++) {
-    Wa[j] = 0;
-    Wb[j] = PetscSqrtReal(L) * z[j];
+  PetscCall(SgmRandomNormalBatch(seed, SGM_STREAM_BROWNIAN, 0, b, z));
+  for (PetscInt k = 0; k < nd; k++) {
+    Wa[k] = 0;
+    Wb[k] = PetscSqrtReal(L) * z[k];
   }
   if (s == L) { /* the root itself, exactly */
-    for (PetscInt j = 0; j < d; j++) W[j] = Wb[j];
-    return;
+    PetscCall(PetscArraycpy(W, Wb, nd));
+    PetscFunctionReturn(PETSC_SUCCESS);
   }
   for (PetscInt level = 0; level < depth; level++) {
-    PetscReal m = 0.5 * (a + b), sd = PetscSqrtReal(0.25 * (b - a));
-    SgmRandomNormalSample(seed, SGM_STREAM_BROWNIAN, (PetscInt)node, index, d, z);
+    PetscReal m = 0.5 * (a + c), sd = PetscSqrtReal(0.25 * (c - a));
+    PetscCall(SgmRandomNormalBatch(seed, SGM_STREAM_BROWNIAN, (PetscInt)node, b, z));
     if (s < m) {
-      for (PetscInt j = 0; j < d; j++) Wb[j] = 0.5 * (Wa[j] + Wb[j]) + sd * z[j];
-      b    = m;
+      for (PetscInt k = 0; k < nd; k++) Wb[k] = 0.5 * (Wa[k] + Wb[k]) + sd * z[k];
+      c    = m;
       node = 2 * node;
     } else {
-      for (PetscInt j = 0; j < d; j++) Wa[j] = 0.5 * (Wa[j] + Wb[j]) + sd * z[j];
+      for (PetscInt k = 0; k < nd; k++) Wa[k] = 0.5 * (Wa[k] + Wb[k]) + sd * z[k];
       a    = m;
       node = 2 * node + 1;
     }
     if (s == a) {
-      for (PetscInt j = 0; j < d; j++) W[j] = Wa[j];
-      return;
+      PetscCall(PetscArraycpy(W, Wa, nd));
+      PetscFunctionReturn(PETSC_SUCCESS);
     }
   }
-  for (PetscInt j = 0; j < d; j++) W[j] = Wa[j] + (s - a) / (b - a) * (Wb[j] - Wa[j]);
+  for (PetscInt k = 0; k < nd; k++) W[k] = Wa[k] + (s - a) / (c - a) * (Wb[k] - Wa[k]);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* W of one sample `index` (d components) at s: the batch walk for a batch of that one sample. */
+void SgmBrownianTreeValue(uint64_t seed, PetscInt index, PetscInt d, PetscReal L, PetscInt depth, PetscReal s, PetscReal W[], PetscReal work[])
+{
+  SgmBatch b = {MPI_COMM_SELF, index + 1, d, 1, index};
+
+  (void)SgmBrownianTreeBatch(seed, &b, L, depth, s, W, work);
 }

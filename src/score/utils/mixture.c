@@ -29,7 +29,8 @@ PetscErrorCode SgmMixtureCreate(MPI_Comm comm, const char src[], PetscInt K, Pet
   m->d = d;
   m->alpha = m->sigma = -1; /* no time cached yet */
   PetscCall(PetscMalloc6(K, &m->w, K, &m->logw, K * d, &m->mu, K * d * d, &m->cov, K * d * d, &m->Q, K * d, &m->lam));
-  /* work: ComponentTerm's [K + d + K d], or DiagScoreBlock's lane arrays [(2d + K) SGM_LANES] + alignment */
+  /* work: ComponentTerm's [K + d + K d], or the lane arrays of DiagScoreBlock [(2d + K) SGM_LANES] and
+     LinearScoreBlock [2d SGM_LANES], + alignment */
   PetscCall(PetscMalloc5(K * d, &m->amu, K * d, &m->ilam, K, &m->lc, d * d, &m->P, PetscMax(K * d * (d + 2) + 64, (2 * d + K) * SGM_LANES + SGM_ALIGN / sizeof(PetscReal)), &m->work));
   m->diag = PETSC_TRUE;
   for (PetscInt k = 0; k < K; k++) {
@@ -202,41 +203,73 @@ static SGM_HOT void DiagScoreBlock(const SgmMixture *m, const PetscScalar *restr
     for (PetscInt j = 0; j < d; j++) s[l * d + j] = st[j * SGM_LANES + l];
 }
 
+/*
+  Score of SGM_LANES samples for one Gaussian with a full covariance (the K = 1 path, e.g. the 64-D
+  Gaussian): s = -P (x - alpha mu), with the samples in lanes so that the d^2 multiply-adds of each
+  sample vectorise across samples, each sample's sum still taken in the order j = 0..d-1.
+*/
+static SGM_HOT void LinearScoreBlock(const SgmMixture *m, const PetscScalar *restrict x, PetscScalar *restrict s, PetscReal *restrict work)
+{
+  const PetscInt   d  = m->d;
+  const PetscReal *P  = m->P, *am = m->amu;
+  PetscReal *restrict yt = work;                   /* [d][L] */
+  PetscReal *restrict st = yt + d * SGM_LANES;     /* [d][L] */
+
+  for (int l = 0; l < SGM_LANES; l++)
+    for (PetscInt j = 0; j < d; j++) yt[j * SGM_LANES + l] = x[l * d + j] - am[j];
+  for (PetscInt r = 0; r < d; r++) {
+    _Alignas(SGM_ALIGN) PetscReal acc[SGM_LANES] = {0};
+    for (PetscInt j = 0; j < d; j++) {
+      const PetscReal prj = P[r * d + j];
+      SGM_LANE_LOOP for (int l = 0; l < SGM_LANES; l++) acc[l] += prj * yt[j * SGM_LANES + l];
+    }
+    SGM_LANE_LOOP for (int l = 0; l < SGM_LANES; l++) st[r * SGM_LANES + l] = -acc[l];
+  }
+  for (int l = 0; l < SGM_LANES; l++)
+    for (PetscInt j = 0; j < d; j++) s[l * d + j] = st[j * SGM_LANES + l];
+}
+
+/* Whole blocks of lanes; a partial last block is padded, never done by a scalar loop, so every
+   sample takes the same instructions wherever it sits (bitwise rank invariance). */
+static PetscErrorCode ScoreByBlocks(SgmMixture *m, PetscInt n, const PetscScalar *x, PetscScalar *s, void (*block)(const SgmMixture *, const PetscScalar *, PetscScalar *, PetscReal *))
+{
+  const PetscInt d     = m->d;
+  PetscReal     *work  = (PetscReal *)(((uintptr_t)m->work + SGM_ALIGN - 1) & ~(uintptr_t)(SGM_ALIGN - 1));
+  const PetscInt nfull = n / SGM_LANES * SGM_LANES, nrest = n - nfull;
+
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < nfull; i += SGM_LANES) block(m, x + i * d, s + i * d, work);
+  if (nrest) {
+    PetscScalar *xp, *sp;
+    PetscCall(PetscCalloc2(SGM_LANES * d, &xp, SGM_LANES * d, &sp));
+    PetscCall(PetscArraycpy(xp, x + nfull * d, nrest * d));
+    block(m, xp, sp, work);
+    PetscCall(PetscArraycpy(s + nfull * d, sp, nrest * d));
+    PetscCall(PetscFree2(xp, sp));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode SgmMixtureScore(SgmMixture *m, PetscInt n, const PetscScalar *x, PetscScalar *s)
 {
   const PetscInt K = m->K, d = m->d;
   PetscReal     *lp = m->work, *y = lp + K, *v = y + d; /* v: [K][d] */
 
   PetscFunctionBegin;
-  if (K == 1) { /* the score is linear: s = -P (x - alpha mu) */
+  if (K == 1 && m->diag) { /* the score is linear: s = -P (x - alpha mu), P diagonal */
     for (PetscInt i = 0; i < n; i++) {
       const PetscScalar *xi = x + i * d;
       PetscScalar       *si = s + i * d;
-      if (m->diag) {
-        for (PetscInt j = 0; j < d; j++) si[j] = -(xi[j] - m->amu[j]) * m->ilam[j];
-      } else {
-        for (PetscInt j = 0; j < d; j++) y[j] = xi[j] - m->amu[j];
-        for (PetscInt r = 0; r < d; r++) {
-          PetscReal acc = 0;
-          for (PetscInt j = 0; j < d; j++) acc += m->P[r * d + j] * y[j];
-          si[r] = -acc;
-        }
-      }
+      for (PetscInt j = 0; j < d; j++) si[j] = -(xi[j] - m->amu[j]) * m->ilam[j];
     }
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  if (m->diag) { /* whole blocks of lanes; a partial last block is padded, never done by a scalar loop */
-    PetscReal     *work  = (PetscReal *)(((uintptr_t)m->work + SGM_ALIGN - 1) & ~(uintptr_t)(SGM_ALIGN - 1));
-    const PetscInt nfull = n / SGM_LANES * SGM_LANES, nrest = n - nfull;
-    for (PetscInt i = 0; i < nfull; i += SGM_LANES) DiagScoreBlock(m, x + i * d, s + i * d, work);
-    if (nrest) {
-      PetscScalar *xp, *sp;
-      PetscCall(PetscCalloc2(SGM_LANES * d, &xp, SGM_LANES * d, &sp));
-      PetscCall(PetscArraycpy(xp, x + nfull * d, nrest * d));
-      DiagScoreBlock(m, xp, sp, work);
-      PetscCall(PetscArraycpy(s + nfull * d, sp, nrest * d));
-      PetscCall(PetscFree2(xp, sp));
-    }
+  if (K == 1) {
+    PetscCall(ScoreByBlocks(m, n, x, s, LinearScoreBlock));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  if (m->diag) {
+    PetscCall(ScoreByBlocks(m, n, x, s, DiagScoreBlock));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   for (PetscInt i = 0; i < n; i++) {
@@ -281,6 +314,103 @@ PetscErrorCode SgmMixtureLogDensity(SgmMixture *m, PetscInt n, const PetscScalar
     for (PetscInt k = 0; k < K; k++) sum += PetscExpReal(lp[k] - mx);
     logp[i] = mx + PetscLogReal(sum);
   }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/*
+  Derivatives of the score s = sum_k r_k s_k, s_k = -P_k (x - alpha mu_k), P_k = Q_k D_k Q_k^T:
+      ds/dx = sum_k r_k (-P_k + s_k s_k^T) - s s^T,
+  so   J u  = sum_k r_k (-P_k u + s_k (s_k . u)) - s (s . u)
+  and  tr   = sum_k r_k (-tr P_k + |s_k|^2) - |s|^2,  tr P_k = sum_j 1/(alpha^2 lambda_kj + sigma^2).
+  Used by the likelihood (exact divergence) and by Hutchinson's estimator (Jacobian-vector products).
+*/
+static PetscErrorCode MixtureDerivatives(SgmMixture *m, PetscInt n, const PetscScalar *x, const PetscScalar *u, PetscScalar *Ju, PetscReal *div)
+{
+  const PetscInt K = m->K, d = m->d;
+  PetscReal     *lp, *y, *v, *sk, *sv, *tmp;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc6(K, &lp, d, &y, K * d, &v, K * d, &sk, d, &sv, d, &tmp));
+  for (PetscInt i = 0; i < n; i++) {
+    const PetscScalar *xi = x + i * d;
+    PetscReal          mx = PETSC_MIN_REAL, sum = 0;
+    for (PetscInt k = 0; k < K; k++) {
+      lp[k] = ComponentTerm(m, k, xi, y, v + k * d);
+      mx    = PetscMax(mx, lp[k]);
+    }
+    for (PetscInt k = 0; k < K; k++) {
+      lp[k] = PetscExpReal(lp[k] - mx);
+      sum += lp[k];
+    }
+    for (PetscInt j = 0; j < d; j++) sv[j] = 0;
+    for (PetscInt k = 0; k < K; k++) { /* s_k = -Q_k v_k; r_k into lp */
+      const PetscReal *Q = m->Q + k * d * d, *vk = v + k * d;
+      lp[k] /= sum;
+      for (PetscInt r = 0; r < d; r++) {
+        PetscReal acc = 0;
+        if (m->diag) acc = vk[r];
+        else
+          for (PetscInt j = 0; j < d; j++) acc += Q[r * d + j] * vk[j];
+        sk[k * d + r] = -acc;
+        sv[r] += lp[k] * sk[k * d + r];
+      }
+    }
+    if (div) {
+      PetscReal t = 0, ss = 0;
+      for (PetscInt k = 0; k < K; k++) {
+        PetscReal trP = 0, s2 = 0;
+        for (PetscInt j = 0; j < d; j++) {
+          trP += m->ilam[k * d + j];
+          s2 += sk[k * d + j] * sk[k * d + j];
+        }
+        t += lp[k] * (s2 - trP);
+      }
+      for (PetscInt j = 0; j < d; j++) ss += sv[j] * sv[j];
+      div[i] = t - ss;
+    }
+    if (Ju) {
+      const PetscScalar *ui = u + i * d;
+      PetscScalar       *ji = Ju + i * d;
+      PetscReal          su = 0;
+      for (PetscInt j = 0; j < d; j++) su += sv[j] * PetscRealPart(ui[j]);
+      for (PetscInt j = 0; j < d; j++) ji[j] = -sv[j] * su;
+      for (PetscInt k = 0; k < K; k++) {
+        const PetscReal *Q = m->Q + k * d * d, *il = m->ilam + k * d;
+        PetscReal        sku = 0;
+        for (PetscInt j = 0; j < d; j++) sku += sk[k * d + j] * PetscRealPart(ui[j]);
+        if (m->diag)
+          for (PetscInt j = 0; j < d; j++) tmp[j] = il[j] * PetscRealPart(ui[j]);
+        else {
+          for (PetscInt j = 0; j < d; j++) { /* tmp = D Q^T u */
+            PetscReal acc = 0;
+            for (PetscInt r = 0; r < d; r++) acc += Q[r * d + j] * PetscRealPart(ui[r]);
+            y[j] = acc * il[j];
+          }
+          for (PetscInt r = 0; r < d; r++) { /* tmp = Q y */
+            PetscReal acc = 0;
+            for (PetscInt j = 0; j < d; j++) acc += Q[r * d + j] * y[j];
+            tmp[r] = acc;
+          }
+        }
+        for (PetscInt j = 0; j < d; j++) ji[j] += lp[k] * (-tmp[j] + sk[k * d + j] * sku);
+      }
+    }
+  }
+  PetscCall(PetscFree6(lp, y, v, sk, sv, tmp));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmMixtureJacobianVector(SgmMixture *m, PetscInt n, const PetscScalar *x, const PetscScalar *u, PetscScalar *Ju)
+{
+  PetscFunctionBegin;
+  PetscCall(MixtureDerivatives(m, n, x, u, Ju, NULL));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmMixtureDivergence(SgmMixture *m, PetscInt n, const PetscScalar *x, PetscReal *div)
+{
+  PetscFunctionBegin;
+  PetscCall(MixtureDerivatives(m, n, x, NULL, NULL, div));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

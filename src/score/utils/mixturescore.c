@@ -22,6 +22,26 @@ static PetscErrorCode SgmScoreLogDensity_Mixture(SgmScore score, PetscReal t, Pe
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+static PetscErrorCode SgmScoreJVP_Mixture(SgmScore score, PetscReal t, PetscInt n, const PetscScalar *x, const PetscScalar *u, PetscScalar *Ju)
+{
+  SgmScore_Mixture *sm = (SgmScore_Mixture *)score->data;
+
+  PetscFunctionBegin;
+  PetscCall(SgmMixtureAtTime(sm->mix, score->sde, t));
+  PetscCall(SgmMixtureJacobianVector(sm->mix, n, x, u, Ju));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmScoreDivergence_Mixture(SgmScore score, PetscReal t, PetscInt n, const PetscScalar *x, PetscReal *div)
+{
+  SgmScore_Mixture *sm = (SgmScore_Mixture *)score->data;
+
+  PetscFunctionBegin;
+  PetscCall(SgmMixtureAtTime(sm->mix, score->sde, t));
+  PetscCall(SgmMixtureDivergence(sm->mix, n, x, div));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode SgmScoreSetUp_Mixture(SgmScore score)
 {
   SgmScore_Mixture *sm   = (SgmScore_Mixture *)score->data;
@@ -134,6 +154,8 @@ PetscErrorCode SgmScoreCreate_Mixture(SgmScore score)
   score->data             = sm;
   score->ops->apply       = SgmScoreApply_Mixture;
   score->ops->logdensity  = SgmScoreLogDensity_Mixture;
+  score->ops->jvp         = SgmScoreJVP_Mixture;
+  score->ops->divergence  = SgmScoreDivergence_Mixture;
   score->ops->setup       = SgmScoreSetUp_Mixture;
   score->ops->attributes  = SgmScoreAttributes_Mixture;
   score->ops->view        = SgmScoreView_Mixture;

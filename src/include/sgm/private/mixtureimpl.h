@@ -27,6 +27,8 @@ PETSC_INTERN PetscErrorCode SgmMixtureDestroy(SgmMixture **);
 PETSC_INTERN PetscErrorCode SgmMixtureAtTime(SgmMixture *, SgmSDE, PetscReal);
 PETSC_INTERN PetscErrorCode SgmMixtureScore(SgmMixture *, PetscInt, const PetscScalar *, PetscScalar *);
 PETSC_INTERN PetscErrorCode SgmMixtureLogDensity(SgmMixture *, PetscInt, const PetscScalar *, PetscReal *);
+PETSC_INTERN PetscErrorCode SgmMixtureJacobianVector(SgmMixture *, PetscInt, const PetscScalar *, const PetscScalar *, PetscScalar *);
+PETSC_INTERN PetscErrorCode SgmMixtureDivergence(SgmMixture *, PetscInt, const PetscScalar *, PetscReal *);
 PETSC_INTERN PetscErrorCode SgmMixtureWrite(SgmMixture *, MPI_Comm, hid_t);
 PETSC_INTERN PetscErrorCode SgmMixtureView(SgmMixture *, PetscViewer);
 

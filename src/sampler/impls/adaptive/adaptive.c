@@ -28,15 +28,14 @@ typedef struct {
 
 static PetscErrorCode BrownianAt(SgmSampler sampler, PetscReal tau, Vec W)
 {
-  SgmSampler_Adaptive *ad = (SgmSampler_Adaptive *)sampler->data;
+  SgmSampler_Adaptive *ad  = (SgmSampler_Adaptive *)sampler->data;
   SgmSDE               sde = sampler->score->sde;
   PetscScalar         *w;
-  const SgmBatch      *b = &sampler->batch;
 
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(SGM_Noise, 0, 0, 0, 0));
   PetscCall(VecGetArrayWrite(W, &w));
-  for (PetscInt i = 0; i < b->n; i++) SgmBrownianTreeValue((uint64_t)sampler->seed, b->rstart + i, b->d, sde->T - sde->eps, ad->depth, tau, w + i * b->d, ad->work);
+  PetscCall(SgmBrownianTreeBatch((uint64_t)sampler->seed, &sampler->batch, sde->T - sde->eps, ad->depth, tau, w, ad->work));
   PetscCall(VecRestoreArrayWrite(W, &w));
   PetscCall(PetscLogEventEnd(SGM_Noise, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -267,7 +266,7 @@ static PetscErrorCode SgmSamplerSetUp_Adaptive(SgmSampler sampler)
   PetscCall(VecDuplicate(sampler->X, &ad->W0));
   PetscCall(VecDuplicate(sampler->X, &ad->W1));
   PetscCall(PetscFree(ad->work));
-  PetscCall(PetscMalloc1(3 * sampler->batch.d, &ad->work));
+  PetscCall(PetscMalloc1(3 * sampler->batch.n * sampler->batch.d + 1, &ad->work));
   sampler->fixedstep = PETSC_FALSE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
