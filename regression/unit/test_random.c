@@ -14,21 +14,7 @@
 */
 #include <sgm.h>
 
-typedef struct {
-  int pass, fail;
-} Tally;
-
-/* One check: err <= bound (NaN fails). */
-static PetscErrorCode Check(Tally *tl, const char *name, double err, double bound)
-{
-  PetscBool ok = (PetscBool)(err <= bound);
-
-  PetscFunctionBegin;
-  if (ok) tl->pass++;
-  else tl->fail++;
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%-58s err %9.3e  bound %9.3e  %s\n", name, err, bound, ok ? "ok" : "FAILED"));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
+#include "check.h"
 
 typedef struct {
   uint32_t ctr[4], key[2], out[4];

@@ -18,25 +18,7 @@
 */
 #include <sgm.h>
 
-typedef struct {
-  int pass, fail;
-} Tally;
-
-/* err and bound are this rank's worst case; the check is on the worst over all ranks */
-static PetscErrorCode Check(Tally *tl, const char *name, double err, double bound)
-{
-  double    in[2] = {err, -bound}, out[2];
-  PetscBool ok;
-
-  PetscFunctionBegin;
-  if (err != err) in[0] = PETSC_INFINITY; /* NaN fails */
-  PetscCall(MPIU_Allreduce(in, out, 2, MPI_DOUBLE, MPI_MAX, PETSC_COMM_WORLD));
-  ok = (PetscBool)(out[0] <= -out[1]);
-  if (ok) tl->pass++;
-  else tl->fail++;
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%-58s err %9.3e  bound %9.3e  %s\n", name, out[0], -out[1], ok ? "ok" : "FAILED"));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
+#include "check.h"
 
 #define D    4
 #define KMAX 3

@@ -14,20 +14,7 @@
 */
 #include <sgm.h>
 
-typedef struct {
-  int pass, fail;
-} Tally;
-
-static PetscErrorCode Check(Tally *tl, const char *name, double err, double bound)
-{
-  PetscBool ok = (PetscBool)(err <= bound);
-
-  PetscFunctionBegin;
-  if (ok) tl->pass++;
-  else tl->fail++;
-  PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%-58s err %9.3e  bound %9.3e  %s\n", name, err, bound, ok ? "ok" : "FAILED"));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
+#include "check.h"
 
 /* ---- closed forms, written independently of src/sde ---------------------------------------- */
 
