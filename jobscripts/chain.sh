@@ -1,0 +1,52 @@
+#!/bin/bash
+# chain.sh -- submit a pipeline of dependent Slurm jobs, each starting only if the previous one
+# succeeded (sbatch --dependency=afterok:ID).  Today: sample -> plot.  When `sgm train` and
+# `sgm eval` exist the pipeline becomes train -> sample -> eval -> plot (see "Later" below).
+#
+#   jobscripts/chain.sh                                        gmm8 deck, default resources
+#   DECK=input/gauss64.opts SBATCH_OPTS="-A myacct -p compute" NTASKS=8 jobscripts/chain.sh
+# Run it from the top of the sgm tree, on a login node (it only submits; it returns at once).
+# Prints one line per job, "<step> <job id>", and finally the output file's name.  If a job fails,
+# the jobs after it are cancelled by Slurm (--kill-on-invalid-dep=yes) rather than left pending.
+# A sampling job hit by its time limit requeues itself (sample.sbatch) and keeps its job id, so the
+# jobs after it wait for its final run.
+set -euo pipefail
+
+# ---- Settings, from the environment; DECK, SGM, EXTRA_OPTS, LOGDIR, ... reach sample.sbatch.
+SBATCH_OPTS=${SBATCH_OPTS:-}        # options for every job, e.g. "-A myacct -p compute" (split on spaces)
+NTASKS=${NTASKS:-2}                 # MPI ranks of the sampling job
+TIME=${TIME:-00:15:00}              # its time limit
+DECK=${DECK:-input/gmm8.opts}
+JOBSCRIPTS=${JOBSCRIPTS:-$(dirname "$0")}
+
+# submit STEP SBATCH-ARGS...: submit a job, print "STEP ID", leave the id in $id
+submit() {
+  local step=$1
+  shift
+  # shellcheck disable=SC2086  # SBATCH_OPTS is a list of options
+  id=$(sbatch --parsable $SBATCH_OPTS "$@")
+  id=${id%%;*}  # "id;cluster" on multi-cluster sites
+  echo "$step $id"
+}
+after() { echo "--dependency=afterok:$1 --kill-on-invalid-dep=yes"; }
+
+# Later, train (when `sgm train` exists): a jobscripts/train.sbatch writing MODEL, e.g.
+#   MODEL=model-$(date +%Y%m%d-%H%M%S).h5
+#   MODEL=$MODEL submit train "$JOBSCRIPTS/train.sbatch"; train_id=$id
+# and the sampling job below then takes $(after "$train_id") and EXTRA_OPTS="-score_file $MODEL".
+
+# Sampling.  Its OUTPUT defaults to <deck>-<job id>.h5, known once it is submitted; no
+# post-processing inside it, the plot job does that.
+POSTPROCESS=no DECK=$DECK submit sample --ntasks="$NTASKS" --time="$TIME" "$JOBSCRIPTS/sample.sbatch"
+sample_id=$id
+output=${OUTPUT:-$(basename "$DECK" .opts)-$sample_id.h5}
+
+# Later, eval (when `sgm eval` exists): a jobscripts/eval.sbatch reading $output, e.g.
+#   INPUT=$output submit eval $(after "$sample_id") "$JOBSCRIPTS/eval.sbatch"; eval_id=$id
+# and the plot job below then waits for it: $(after "$eval_id").
+last_id=$sample_id
+
+# Post-processing: summary and plot of the samples.
+# shellcheck disable=SC2046  # after's output is two options
+INPUT=$output submit plot $(after "$last_id") "$JOBSCRIPTS/plot.sbatch"
+echo "output $output"
