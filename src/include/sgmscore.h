@@ -31,6 +31,32 @@ PETSC_EXTERN PetscErrorCode SgmScoreWriteAttributes(SgmScore, hid_t);
 PETSC_EXTERN PetscErrorCode SgmScoreView(SgmScore, PetscViewer);
 PETSC_EXTERN PetscErrorCode SgmScoreDestroy(SgmScore *);
 
+/*
+  Guidance towards a class y (doc/guidance.md), for every score type and every sampler:
+    classifier:  s(x,t) + gamma grad_x log p(y|x_t)      (classifier guidance)
+    cfg:         (1 - gamma) s(x,t) + gamma s(x,t|y)     (classifier-free guidance)
+  The conditional score s(x,t|y) comes from the type (gmm: the components labelled y) or from the
+  options prefixed -cond_ (-cond_score_type ...).  For exact mixture scores the classifier gradient
+  is s(x,t|y) - s(x,t) and the two coincide; a learned classifier plugs in through
+  SgmScoreSetClassifierGradient().
+*/
+typedef enum {
+  SGM_GUIDANCE_NONE,
+  SGM_GUIDANCE_CLASSIFIER,
+  SGM_GUIDANCE_CFG
+} SgmGuidanceType;
+PETSC_EXTERN const char *const SgmGuidanceTypes[];
+/* g[i*d..] = grad_x log p(y | x_t) of the n samples x at time t, for class y */
+typedef PetscErrorCode (*SgmScoreClassGradFn)(SgmScore, PetscReal, PetscInt, PetscInt, const PetscScalar[], PetscScalar[], void *);
+
+PETSC_EXTERN PetscErrorCode SgmScoreSetGuidance(SgmScore, SgmGuidanceType, PetscReal, PetscInt);
+PETSC_EXTERN PetscErrorCode SgmScoreGetGuidance(SgmScore, SgmGuidanceType *, PetscReal *, PetscInt *);
+PETSC_EXTERN PetscErrorCode SgmScoreSetConditionalScore(SgmScore, SgmScore);
+PETSC_EXTERN PetscErrorCode SgmScoreGetConditionalScore(SgmScore, SgmScore *);
+PETSC_EXTERN PetscErrorCode SgmScoreSetClassifierGradient(SgmScore, SgmScoreClassGradFn, void *);
+PETSC_EXTERN PetscErrorCode SgmScoreClassifierGradient(SgmScore, PetscReal, PetscInt, const PetscScalar[], PetscScalar[]);
+
 /* Gaussian mixtures p_0 = sum_k w_k N(mu_k, C_k); the Gaussian is the case K = 1. */
 PETSC_EXTERN PetscErrorCode SgmScoreMixtureSetComponents(SgmScore, PetscInt, PetscInt, const PetscReal[], const PetscReal[], const PetscReal[]);
 PETSC_EXTERN PetscErrorCode SgmScoreMixtureLoad(SgmScore, const char[]);
+PETSC_EXTERN PetscErrorCode SgmScoreMixtureSetLabels(SgmScore, PetscInt, const PetscInt[]);

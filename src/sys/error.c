@@ -21,6 +21,7 @@ PetscBool SgmIsUserError(PetscErrorCode n)
   case PETSC_ERR_NOT_CONVERGED:
   case PETSC_ERR_FP:
   case PETSC_ERR_SUP: /* an option combination PETSc does not support, e.g. an adaptive TS on RK4 */
+  case PETSC_ERR_USER: /* PETSc's own option parsing, e.g. a misspelt enum value */
     return PETSC_TRUE;
   default:
     return PETSC_FALSE;

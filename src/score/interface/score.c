@@ -20,8 +20,10 @@ PetscErrorCode SgmScoreCreate(MPI_Comm comm, SgmScore *score)
   PetscValidPointer(score, 2);
   PetscCall(SgmInitializePackage());
   PetscCall(PetscHeaderCreate(s, SGM_SCORE_CLASSID, "SgmScore", "Score model", "SgmScore", comm, SgmScoreDestroy, SgmScoreView));
-  s->fd_h = 1e-5;
-  *score  = s;
+  s->fd_h  = 1e-5;
+  s->gamma = 1;
+  s->cls   = -1;
+  *score   = s;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -87,6 +89,7 @@ PetscErrorCode SgmScoreSetFromOptions(SgmScore score)
   PetscObjectOptionsBegin((PetscObject)score);
   PetscCall(PetscOptionsFList("-score_type", "Score model", "SgmScoreSetType", SgmScoreList, ((PetscObject)score)->type_name ? ((PetscObject)score)->type_name : SGMSCOREGMM, type, sizeof(type), &flg));
   if (flg || !((PetscObject)score)->type_name) PetscCall(SgmScoreSetType(score, flg ? type : SGMSCOREGMM));
+  PetscCall(SgmScoreGuidanceSetFromOptions_Private(score, PetscOptionsObject)); /* interface options, before the type's section */
   PetscTryTypeMethod(score, setfromoptions, PetscOptionsObject);
   PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -104,6 +107,7 @@ PetscErrorCode SgmScoreSetUp(SgmScore score)
   PetscCall(SgmSDESetUp(sde));
   PetscTryTypeMethod(score, setup);
   PetscCheck(score->dim > 0, PetscObjectComm((PetscObject)score), PETSC_ERR_PLIB, "Score type %s did not set its dimension", ((PetscObject)score)->type_name);
+  PetscCall(SgmScoreGuidanceSetUp_Private(score));
   score->setupcalled = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -116,12 +120,12 @@ PetscErrorCode SgmScoreGetDimension(SgmScore score, PetscInt *d)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* s = score(x, t) for the n samples of x (this rank's part of a batch); one NFE. */
+/* s = score(x, t) for the n samples of x (this rank's part of a batch); one NFE, guided or not. */
 PetscErrorCode SgmScoreApplyArray(SgmScore score, PetscReal t, PetscInt n, const PetscScalar x[], PetscScalar s[])
 {
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(SGM_ScoreEval, score, 0, 0, 0));
-  PetscUseTypeMethod(score, apply, t, n, x, s);
+  PetscUseTypeMethod(score, apply, t, n, x, s); /* the guided score when guidance is on */
   score->nfe++;
   PetscCall(PetscLogFlops((PetscLogDouble)n * score->dim * 4));
   PetscCall(PetscLogEventEnd(SGM_ScoreEval, score, 0, 0, 0));
@@ -146,74 +150,112 @@ PetscErrorCode SgmScoreApply(SgmScore score, PetscReal t, const SgmBatch *b, Vec
 PetscErrorCode SgmScoreLogDensity(SgmScore score, PetscReal t, PetscInt n, const PetscScalar x[], PetscReal logp[])
 {
   PetscFunctionBegin;
+  if (score->guidance != SGM_GUIDANCE_NONE) {
+    PetscCall(SgmScoreGuidanceLogDensity_Private(score, t, n, x, logp));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCheck(score->ops->logdensity, PetscObjectComm((PetscObject)score), PETSC_ERR_SUP, "Score type %s has no closed-form density", ((PetscObject)score)->type_name);
   PetscUseTypeMethod(score, logdensity, t, n, x, logp);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /*
-  Jv = (ds/dx)(x, t) v for each of the n samples (d entries each).  Analytic where the type has it,
-  otherwise the central difference [s(x + h v) - s(x - h v)] / (2h), h = fd_h (1 + |x|)/|v| per
-  sample: two score evaluations, accurate to O(h^2).
+  Jv = (ds/dx)(x, t) v by the central difference [s(x + h v) - s(x - h v)] / (2h) of the map
+  eval, h = fd_h (1 + |x|)/|v| per sample: two evaluations, accurate to O(h^2).
 */
-PetscErrorCode SgmScoreJacobianVector(SgmScore score, PetscReal t, PetscInt n, const PetscScalar x[], const PetscScalar v[], PetscScalar Jv[])
+PetscErrorCode SgmScoreJacobianVectorFD_Private(SgmScore score, PetscErrorCode (*eval)(SgmScore, PetscReal, PetscInt, const PetscScalar *, PetscScalar *), PetscReal t, PetscInt n, const PetscScalar x[], const PetscScalar v[], PetscScalar Jv[])
 {
   const PetscInt d = score->dim;
+  PetscScalar   *xp, *sp, *sm;
+  PetscReal     *h;
 
   PetscFunctionBegin;
-  PetscCall(PetscLogEventBegin(SGM_ScoreEval, score, 0, 0, 0));
-  if (score->ops->jvp) PetscUseTypeMethod(score, jvp, t, n, x, v, Jv);
-  else {
-    PetscScalar *xp, *sp, *sm;
-    PetscReal   *h;
-    PetscCall(PetscMalloc4(n * d, &xp, n * d, &sp, n * d, &sm, n, &h));
-    for (PetscInt i = 0; i < n; i++) {
-      PetscReal xn = 0, vn = 0;
-      for (PetscInt j = 0; j < d; j++) {
-        xn += PetscRealPart(x[i * d + j] * x[i * d + j]);
-        vn += PetscRealPart(v[i * d + j] * v[i * d + j]);
-      }
-      h[i] = vn > 0 ? score->fd_h * (1 + PetscSqrtReal(xn)) / PetscSqrtReal(vn) : 0;
-      for (PetscInt j = 0; j < d; j++) xp[i * d + j] = x[i * d + j] + h[i] * v[i * d + j];
+  PetscCall(PetscMalloc4(n * d, &xp, n * d, &sp, n * d, &sm, n, &h));
+  for (PetscInt i = 0; i < n; i++) {
+    PetscReal xn = 0, vn = 0;
+    for (PetscInt j = 0; j < d; j++) {
+      xn += PetscRealPart(x[i * d + j] * x[i * d + j]);
+      vn += PetscRealPart(v[i * d + j] * v[i * d + j]);
     }
-    PetscUseTypeMethod(score, apply, t, n, xp, sp);
-    for (PetscInt i = 0; i < n * d; i++) xp[i] = 2 * x[i] - xp[i];
-    PetscUseTypeMethod(score, apply, t, n, xp, sm);
-    for (PetscInt i = 0; i < n; i++)
-      for (PetscInt j = 0; j < d; j++) Jv[i * d + j] = h[i] > 0 ? (sp[i * d + j] - sm[i * d + j]) / (2 * h[i]) : 0;
-    PetscCall(PetscFree4(xp, sp, sm, h));
+    h[i] = vn > 0 ? score->fd_h * (1 + PetscSqrtReal(xn)) / PetscSqrtReal(vn) : 0;
+    for (PetscInt j = 0; j < d; j++) xp[i * d + j] = x[i * d + j] + h[i] * v[i * d + j];
   }
+  PetscCall((*eval)(score, t, n, xp, sp));
+  for (PetscInt i = 0; i < n * d; i++) xp[i] = 2 * x[i] - xp[i];
+  PetscCall((*eval)(score, t, n, xp, sm));
+  for (PetscInt i = 0; i < n; i++)
+    for (PetscInt j = 0; j < d; j++) Jv[i * d + j] = h[i] > 0 ? (sp[i * d + j] - sm[i * d + j]) / (2 * h[i]) : 0;
+  PetscCall(PetscFree4(xp, sp, sm, h));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The type's own score, also when guidance has put the guided score in ops->apply. */
+PetscErrorCode SgmScoreApplyUnguided_Private(SgmScore score, PetscReal t, PetscInt n, const PetscScalar *x, PetscScalar *s)
+{
+  PetscFunctionBegin;
+  if (score->ops->apply == SgmScoreGuidanceApply_Private) PetscCall((*score->applyu)(score, t, n, x, s));
+  else PetscUseTypeMethod(score, apply, t, n, x, s);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The Jacobian-vector product of the type's own score: analytic where the type has it, else by
+   central differences. */
+PetscErrorCode SgmScoreJacobianVectorUnguided_Private(SgmScore score, PetscReal t, PetscInt n, const PetscScalar x[], const PetscScalar v[], PetscScalar Jv[])
+{
+  PetscFunctionBegin;
+  if (score->ops->jvp) PetscUseTypeMethod(score, jvp, t, n, x, v, Jv);
+  else PetscCall(SgmScoreJacobianVectorFD_Private(score, SgmScoreApplyUnguided_Private, t, n, x, v, Jv));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The divergence of the type's own score: analytic where the type has it, else d Jacobian-vector
+   products with the unit vectors (exact for the trace, d times the cost). */
+PetscErrorCode SgmScoreDivergenceUnguided_Private(SgmScore score, PetscReal t, PetscInt n, const PetscScalar x[], PetscReal div[])
+{
+  const PetscInt d = score->dim;
+  PetscScalar   *e, *Je;
+
+  PetscFunctionBegin;
+  if (score->ops->divergence) {
+    PetscUseTypeMethod(score, divergence, t, n, x, div);
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(PetscCalloc2(n * d, &e, n * d, &Je));
+  for (PetscInt i = 0; i < n; i++) div[i] = 0;
+  for (PetscInt j = 0; j < d; j++) {
+    for (PetscInt i = 0; i < n; i++) e[i * d + j] = 1;
+    PetscCall(SgmScoreJacobianVectorUnguided_Private(score, t, n, x, e, Je));
+    for (PetscInt i = 0; i < n; i++) {
+      div[i] += PetscRealPart(Je[i * d + j]);
+      e[i * d + j] = 0;
+    }
+  }
+  PetscCall(PetscFree2(e, Je));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Jv = (ds/dx)(x, t) v for each of the n samples (d entries each), of the guided score when
+   guidance is on; one JVP counted. */
+PetscErrorCode SgmScoreJacobianVector(SgmScore score, PetscReal t, PetscInt n, const PetscScalar x[], const PetscScalar v[], PetscScalar Jv[])
+{
+  PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(SGM_ScoreEval, score, 0, 0, 0));
+  if (score->guidance != SGM_GUIDANCE_NONE) PetscCall(SgmScoreGuidanceJacobianVector_Private(score, t, n, x, v, Jv));
+  else PetscCall(SgmScoreJacobianVectorUnguided_Private(score, t, n, x, v, Jv));
   score->njvp++;
   PetscCall(PetscLogEventEnd(SGM_ScoreEval, score, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* div[i] = trace (ds/dx)(x_i, t): analytic where the type has it, else d Jacobian-vector products
-   with the unit vectors (exact for the trace, d times the cost). */
+/* div[i] = trace (ds/dx)(x_i, t), counted as d JVPs. */
 PetscErrorCode SgmScoreDivergence(SgmScore score, PetscReal t, PetscInt n, const PetscScalar x[], PetscReal div[])
 {
-  const PetscInt d = score->dim;
-
   PetscFunctionBegin;
-  if (score->ops->divergence) {
-    PetscCall(PetscLogEventBegin(SGM_ScoreEval, score, 0, 0, 0));
-    PetscUseTypeMethod(score, divergence, t, n, x, div);
-    score->njvp += d;
-    PetscCall(PetscLogEventEnd(SGM_ScoreEval, score, 0, 0, 0));
-  } else {
-    PetscScalar *e, *Je;
-    PetscCall(PetscCalloc2(n * d, &e, n * d, &Je));
-    for (PetscInt i = 0; i < n; i++) div[i] = 0;
-    for (PetscInt j = 0; j < d; j++) {
-      for (PetscInt i = 0; i < n; i++) e[i * d + j] = 1;
-      PetscCall(SgmScoreJacobianVector(score, t, n, x, e, Je));
-      for (PetscInt i = 0; i < n; i++) {
-        div[i] += PetscRealPart(Je[i * d + j]);
-        e[i * d + j] = 0;
-      }
-    }
-    PetscCall(PetscFree2(e, Je));
-  }
+  PetscCall(PetscLogEventBegin(SGM_ScoreEval, score, 0, 0, 0));
+  if (score->guidance != SGM_GUIDANCE_NONE) PetscCall(SgmScoreGuidanceDivergence_Private(score, t, n, x, div));
+  else PetscCall(SgmScoreDivergenceUnguided_Private(score, t, n, x, div));
+  score->njvp += score->dim;
+  PetscCall(PetscLogEventEnd(SGM_ScoreEval, score, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -237,6 +279,7 @@ PetscErrorCode SgmScoreWriteAttributes(SgmScore score, hid_t file)
   PetscCall(SgmH5AttrString(file, "score_type", ((PetscObject)score)->type_name));
   PetscCall(SgmH5AttrInt(file, "dimension", score->dim));
   PetscTryTypeMethod(score, attributes, file);
+  PetscCall(SgmScoreGuidanceWriteAttributes_Private(score, file));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -251,6 +294,7 @@ PetscErrorCode SgmScoreView(SgmScore score, PetscViewer viewer)
     PetscCall(PetscObjectPrintClassNamePrefixType((PetscObject)score, viewer));
     PetscCall(PetscViewerASCIIPushTab(viewer));
     PetscTryTypeMethod(score, view, viewer);
+    PetscCall(SgmScoreGuidanceView_Private(score, viewer));
     if (score->sde) PetscCall(SgmSDEView(score->sde, viewer));
     PetscCall(PetscViewerASCIIPopTab(viewer));
   }
@@ -267,6 +311,7 @@ PetscErrorCode SgmScoreDestroy(SgmScore *score)
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   PetscTryTypeMethod(*score, destroy);
+  PetscCall(SgmScoreGuidanceDestroy_Private(*score));
   PetscCall(SgmSDEDestroy(&(*score)->sde));
   PetscCall(PetscHeaderDestroy(score));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -38,8 +38,10 @@ typedef struct {
   char        file[PETSC_MAX_PATH_LEN]; /* input file, if any */
   PetscInt    K, d;                     /* components given programmatically or read */
   PetscReal  *w, *mu, *cov;
+  PetscInt   *labels;                   /* [K] class of each component (gmm /labels), or NULL */
   const char *hint;                     /* how a user gives the parameters */
 } SgmScore_Mixture;
 
 PETSC_INTERN PetscErrorCode SgmScoreCreate_Mixture(SgmScore);
 PETSC_INTERN PetscErrorCode SgmScoreMixtureLoadFile(SgmScore, PetscBool);
+PETSC_INTERN PetscErrorCode SgmScoreConditional_Mixture(SgmScore, PetscInt, SgmScore *);

@@ -18,6 +18,9 @@ struct _SgmScoreOps {
   PetscErrorCode (*jvp)(SgmScore, PetscReal, PetscInt, const PetscScalar *, const PetscScalar *, PetscScalar *);
   /* optional: div[i] = trace (d s/d x)(x_i, t), the divergence of the score */
   PetscErrorCode (*divergence)(SgmScore, PetscReal, PetscInt, const PetscScalar *, PetscReal *);
+  /* optional: *cond = the class-conditional score s(x,t|y) of the same model (gmm: the components
+     labelled y), built and set up; used by guidance when no -cond_score_type is given */
+  PetscErrorCode (*conditional)(SgmScore, PetscInt, SgmScore *);
 };
 
 struct _p_SgmScore {
@@ -29,4 +32,33 @@ struct _p_SgmScore {
   PetscReal  fd_h; /* relative step of the finite-difference fallbacks */
   PetscBool  setupcalled;
   void      *data;
+  /* guidance (guidance.c): s = (1 - gamma) s_u + gamma s_c, or s_u + gamma grad log p(y|x_t) */
+  SgmGuidanceType guidance;
+  PetscReal       gamma;    /* -guidance_scale */
+  PetscInt        cls;      /* -class y, -1 when not given */
+  SgmScore        cond;     /* s(x,t|y), built at set-up unless given by SgmScoreSetConditionalScore */
+  PetscBool       condset;  /* cond given by the caller: keep it across set-ups */
+  /* the type's own apply: with guidance on, ops->apply is the guided score, so that samplers that
+     call the op directly (em, by chunks) are guided too */
+  PetscErrorCode (*applyu)(SgmScore, PetscReal, PetscInt, const PetscScalar *, PetscScalar *);
+  PetscScalar    *gwork;    /* [gworkn] scratch for s_c or the classifier gradient */
+  PetscInt        gworkn;
+  SgmScoreClassGradFn classgrad; /* grad_x log p(y|x_t) from a classifier; NULL: exact, s_c - s_u */
+  void               *classgradctx;
 };
+
+/* the score without guidance, through the type's ops (no NFE counted) */
+PETSC_INTERN PetscErrorCode SgmScoreApplyUnguided_Private(SgmScore, PetscReal, PetscInt, const PetscScalar *, PetscScalar *);
+PETSC_INTERN PetscErrorCode SgmScoreJacobianVectorUnguided_Private(SgmScore, PetscReal, PetscInt, const PetscScalar[], const PetscScalar[], PetscScalar[]);
+PETSC_INTERN PetscErrorCode SgmScoreDivergenceUnguided_Private(SgmScore, PetscReal, PetscInt, const PetscScalar[], PetscReal[]);
+PETSC_INTERN PetscErrorCode SgmScoreJacobianVectorFD_Private(SgmScore, PetscErrorCode (*)(SgmScore, PetscReal, PetscInt, const PetscScalar *, PetscScalar *), PetscReal, PetscInt, const PetscScalar[], const PetscScalar[], PetscScalar[]);
+/* guidance.c */
+PETSC_INTERN PetscErrorCode SgmScoreGuidanceSetFromOptions_Private(SgmScore, PetscOptionItems *);
+PETSC_INTERN PetscErrorCode SgmScoreGuidanceSetUp_Private(SgmScore);
+PETSC_INTERN PetscErrorCode SgmScoreGuidanceApply_Private(SgmScore, PetscReal, PetscInt, const PetscScalar *, PetscScalar *);
+PETSC_INTERN PetscErrorCode SgmScoreGuidanceJacobianVector_Private(SgmScore, PetscReal, PetscInt, const PetscScalar[], const PetscScalar[], PetscScalar[]);
+PETSC_INTERN PetscErrorCode SgmScoreGuidanceDivergence_Private(SgmScore, PetscReal, PetscInt, const PetscScalar[], PetscReal[]);
+PETSC_INTERN PetscErrorCode SgmScoreGuidanceLogDensity_Private(SgmScore, PetscReal, PetscInt, const PetscScalar[], PetscReal[]);
+PETSC_INTERN PetscErrorCode SgmScoreGuidanceWriteAttributes_Private(SgmScore, hid_t);
+PETSC_INTERN PetscErrorCode SgmScoreGuidanceView_Private(SgmScore, PetscViewer);
+PETSC_INTERN PetscErrorCode SgmScoreGuidanceDestroy_Private(SgmScore);
