@@ -41,6 +41,12 @@ PetscErrorCode SgmCommandNLL(MPI_Comm comm)
   PetscCheck(dims[1] == d, comm, PETSC_ERR_ARG_SIZ, "The points '%s' in '%s' have dimension %" PetscInt_FMT " but the score model has %" PetscInt_FMT, dset, data, dims[1], d);
   PetscCheck(dims[0] > 0, comm, PETSC_ERR_USER_INPUT, "The dataset '%s' in '%s' has no points", dset, data);
   PetscCall(SgmNLLSetUp(nll, dims[0]));
+  {
+    PetscBool allow = PETSC_FALSE, left = PETSC_TRUE, leftset;
+    PetscCall(PetscOptionsGetBool(NULL, NULL, "-allow_unused_options", &allow, NULL));
+    PetscCall(PetscOptionsGetBool(NULL, NULL, "-options_left", &left, &leftset));
+    if (!allow && !(leftset && !left)) PetscCall(SgmCheckUnusedOptions(comm, "nll"));
+  }
   PetscCall(SgmNLLGetBatch(nll, &b));
   PetscCall(SgmBatchCreateVec(b, &X));
   PetscCall(SgmH5ReadBatch(in, dset, b, X));

@@ -108,6 +108,7 @@ int main(int argc, char **argv)
     }
     PETSCABORT(PETSC_COMM_WORLD, ierr);
   }
-  ierr = PetscFinalize();
+  ierr = PetscPopErrorHandler(); /* SgmMain's (InitErrorHandler stays: allocated before PETSc's malloc) */
+  if (!ierr) ierr = PetscFinalize();
   return ierr ? 1 : SgmExitStatus;
 }

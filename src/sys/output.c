@@ -25,6 +25,12 @@ struct _n_SgmOutput {
 
 static SgmOutput SgmOutputsOpen = NULL;
 
+/* A write that fails is, in practice, a full disk or an exceeded quota: say so in one sentence. */
+#define SgmCallHDF5Write(o, what, call) \
+  do { \
+    if ((call) < 0) SETERRQ((o)->comm, PETSC_ERR_FILE_WRITE, "Could not write %s to '%s' (disk full or quota exceeded?)", what, (o)->tmp); \
+  } while (0)
+
 PetscErrorCode SgmOutputCreate(MPI_Comm comm, const char path[], PetscBool overwrite, SgmOutput *out)
 {
   SgmOutput   o;
@@ -113,7 +119,7 @@ PetscErrorCode SgmOutputTrajectoryTruncate(SgmOutput o, PetscInt nframes)
     PetscCallHDF5(H5Sget_simple_extent_dims(space, dims, NULL));
     PetscCallHDF5(H5Sclose(space));
     dims[0] = t;
-    PetscCallHDF5(H5Dset_extent(o->trajx, dims));
+    SgmCallHDF5Write(o, "a trajectory frame", H5Dset_extent(o->trajx, dims));
     PetscCallHDF5(H5Dset_extent(o->trajt, &t));
   }
   o->nframes = (hsize_t)nframes;
@@ -124,7 +130,7 @@ PetscErrorCode SgmOutputTrajectoryTruncate(SgmOutput o, PetscInt nframes)
 PetscErrorCode SgmOutputFlush(SgmOutput o)
 {
   PetscFunctionBegin;
-  PetscCallHDF5(H5Fflush(o->file, H5F_SCOPE_GLOBAL));
+  SgmCallHDF5Write(o, "the buffered data", H5Fflush(o->file, H5F_SCOPE_GLOBAL));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -199,10 +205,10 @@ PetscErrorCode SgmOutputWriteBatch(SgmOutput o, const char name[], const SgmBatc
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(SGM_HDF5Write, 0, 0, 0, 0));
   PetscCallHDF5(fspace = H5Screate_simple(2, dims, NULL));
-  PetscCallHDF5(dset = H5Dcreate2(o->file, name, H5T_NATIVE_DOUBLE, fspace, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  SgmCallHDF5Write(o, name, dset = H5Dcreate2(o->file, name, H5T_NATIVE_DOUBLE, fspace, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   PetscCall(SelectRows(fspace, 2, 0, b, &mspace));
   PetscCall(VecGetArrayRead(X, &x));
-  PetscCallHDF5(H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, o->dxpl, x));
+  SgmCallHDF5Write(o, name, H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, o->dxpl, x));
   PetscCall(VecRestoreArrayRead(X, &x));
   PetscCallHDF5(H5Sclose(mspace));
   PetscCallHDF5(H5Sclose(fspace));
@@ -220,14 +226,14 @@ PetscErrorCode SgmOutputWriteSampleValues(SgmOutput o, const char name[], const 
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(SGM_HDF5Write, 0, 0, 0, 0));
   PetscCallHDF5(fspace = H5Screate_simple(1, &dims, NULL));
-  PetscCallHDF5(dset = H5Dcreate2(o->file, name, H5T_NATIVE_DOUBLE, fspace, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  SgmCallHDF5Write(o, name, dset = H5Dcreate2(o->file, name, H5T_NATIVE_DOUBLE, fspace, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   PetscCallHDF5(mspace = H5Screate_simple(1, &count, NULL));
   if (count) PetscCallHDF5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL));
   else {
     PetscCallHDF5(H5Sselect_none(fspace));
     PetscCallHDF5(H5Sselect_none(mspace));
   }
-  PetscCallHDF5(H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, o->dxpl, v));
+  SgmCallHDF5Write(o, name, H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, o->dxpl, v));
   PetscCallHDF5(H5Sclose(mspace));
   PetscCallHDF5(H5Sclose(fspace));
   PetscCallHDF5(H5Dclose(dset));
@@ -248,7 +254,7 @@ static PetscErrorCode TrajectoryCreate(SgmOutput o, const SgmBatch *b)
   PetscCallHDF5(space = H5Screate_simple(3, dims, maxd));
   PetscCallHDF5(dcpl = H5Pcreate(H5P_DATASET_CREATE));
   PetscCallHDF5(H5Pset_chunk(dcpl, 3, chunk));
-  PetscCallHDF5(o->trajx = H5Dcreate2(grp, "x", H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+  SgmCallHDF5Write(o, "the trajectory", o->trajx = H5Dcreate2(grp, "x", H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
   PetscCallHDF5(H5Pclose(dcpl));
   PetscCallHDF5(H5Sclose(space));
   PetscCallHDF5(space = H5Screate_simple(1, &zero, &unl));
@@ -273,16 +279,16 @@ PetscErrorCode SgmOutputTrajectoryAppend(SgmOutput o, const SgmBatch *b, PetscRe
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(SGM_HDF5Write, 0, 0, 0, 0));
   if (o->trajx < 0) PetscCall(TrajectoryCreate(o, b));
-  PetscCallHDF5(H5Dset_extent(o->trajx, dims));
+  SgmCallHDF5Write(o, "a trajectory frame", H5Dset_extent(o->trajx, dims));
   PetscCallHDF5(fspace = H5Dget_space(o->trajx));
   PetscCall(SelectRows(fspace, 3, o->nframes, b, &mspace));
   PetscCall(VecGetArrayRead(X, &x));
-  PetscCallHDF5(H5Dwrite(o->trajx, H5T_NATIVE_DOUBLE, mspace, fspace, o->dxpl, x));
+  SgmCallHDF5Write(o, "a trajectory frame", H5Dwrite(o->trajx, H5T_NATIVE_DOUBLE, mspace, fspace, o->dxpl, x));
   PetscCall(VecRestoreArrayRead(X, &x));
   PetscCallHDF5(H5Sclose(mspace));
   PetscCallHDF5(H5Sclose(fspace));
 
-  PetscCallHDF5(H5Dset_extent(o->trajt, &tdim));
+  SgmCallHDF5Write(o, "a trajectory time", H5Dset_extent(o->trajt, &tdim));
   PetscCallHDF5(fspace = H5Dget_space(o->trajt));
   PetscCallHDF5(mspace = H5Screate_simple(1, &one, NULL));
   PetscCallMPI(MPI_Comm_rank(o->comm, &rank));
@@ -292,7 +298,7 @@ PetscErrorCode SgmOutputTrajectoryAppend(SgmOutput o, const SgmBatch *b, PetscRe
     PetscCallHDF5(H5Sselect_none(fspace));
     PetscCallHDF5(H5Sselect_none(mspace));
   }
-  PetscCallHDF5(H5Dwrite(o->trajt, H5T_NATIVE_DOUBLE, mspace, fspace, o->dxpl, &tv));
+  SgmCallHDF5Write(o, "a trajectory time", H5Dwrite(o->trajt, H5T_NATIVE_DOUBLE, mspace, fspace, o->dxpl, &tv));
   PetscCallHDF5(H5Sclose(mspace));
   PetscCallHDF5(H5Sclose(fspace));
   o->nframes++;

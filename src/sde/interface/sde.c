@@ -65,7 +65,8 @@ PetscErrorCode SgmSDESetFromOptions(SgmSDE sde)
   PetscCall(PetscOptionsFList("-sde_type", "Forward SDE", "SgmSDESetType", SgmSDEList, ((PetscObject)sde)->type_name ? ((PetscObject)sde)->type_name : SGMSDEVP, type, sizeof(type), &flg));
   if (flg || !((PetscObject)sde)->type_name) PetscCall(SgmSDESetType(sde, flg ? type : SGMSDEVP));
   PetscCall(PetscOptionsReal("-sde_T", "End of the diffusion time interval", "SgmSDESetInterval", sde->T, &sde->T, NULL));
-  PetscCall(PetscOptionsReal("-sde_eps", "Start of the sampling interval, where the reverse process stops (default: 1e-3 vp/subvp, 0 ddpm schedule, 1e-5 ve)", "SgmSDESetInterval", sde->eps, &sde->eps, NULL));
+  PetscCall(PetscOptionsReal("-sde_eps", "Start of the sampling interval, where the reverse process stops (default: 1e-3 vp/subvp, 0 ddpm schedule, 1e-5 ve)", "SgmSDESetInterval", sde->eps, &sde->eps, &flg));
+  PetscCheck(!flg || sde->eps >= 0, PetscObjectComm((PetscObject)sde), PETSC_ERR_USER_INPUT, "-sde_eps must be non-negative; got %g", (double)sde->eps);
   PetscTryTypeMethod(sde, setfromoptions, PetscOptionsObject);
   PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
