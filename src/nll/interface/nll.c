@@ -214,6 +214,7 @@ PetscErrorCode SgmNLLSolve(SgmNLL nll, Vec X)
   PetscScalar       *u;
   PetscReal          eps, T, w = 0;
   PetscInt64         nfe0, njvp0;
+  PetscInt           nonfinite = -1;
   TSConvergedReason  reason;
   SgmSDE             sde = nll->score->sde;
 
@@ -225,13 +226,19 @@ PetscErrorCode SgmNLLSolve(SgmNLL nll, Vec X)
   PetscCall(VecGetArrayRead(X, &x));
   PetscCall(VecGetArrayWrite(nll->U, &u));
   if (nll->dequant == SGM_NLL_DEQUANTIZATION_UNIFORM) { /* level k -> lo + (k + v) w, v ~ U(0,1) */
+    PetscReal bad[2] = {0, 0}, gbad[2];
     PetscCall(SgmRandomNormalBatch((uint64_t)nll->seed, SGM_STREAM_PRIOR, 1, &nll->batch, nll->x));
     for (PetscInt i = 0; i < n * d; i++) {
       PetscReal k = round((PetscRealPart(x[i]) - nll->lo) / (nll->hi - nll->lo) * (nll->levels - 1));
       PetscReal v = 0.5 * (1 + erf(PetscRealPart(nll->x[i]) / PETSC_SQRT2)); /* uniform from a normal */
-      PetscCheck(k >= 0 && k <= nll->levels - 1, comm, PETSC_ERR_USER_INPUT, "A data value %g lies outside -nll_range [%g, %g]", (double)PetscRealPart(x[i]), (double)nll->lo, (double)nll->hi);
+      if (!(k >= 0 && k <= nll->levels - 1) && !bad[0]) {
+        bad[0] = 1;
+        bad[1] = PetscRealPart(x[i]);
+      }
       nll->x[i] = nll->lo + (k + v) * w;
     }
+    PetscCall(MPIU_Allreduce(bad, gbad, 2, MPIU_REAL, MPI_MAX, comm)); /* every rank learns of a bad value */
+    PetscCheck(!gbad[0], comm, PETSC_ERR_USER_INPUT, "Data values lie outside -nll_range [%g, %g] (e.g. %g)", (double)nll->lo, (double)nll->hi, (double)gbad[1]);
   } else
     for (PetscInt i = 0; i < n * d; i++) nll->x[i] = x[i];
   for (PetscInt i = 0; i < n; i++) {
@@ -260,11 +267,13 @@ PetscErrorCode SgmNLLSolve(SgmNLL nll, Vec X)
     for (PetscInt p = 0; p < P; p++) var += PetscSqr(PetscRealPart(u[i * m + d + p]) - mean);
     nll->logp[i] = prior + mean;
     nll->se[i]   = P > 1 ? PetscSqrtReal(var / (P - 1) / P) : 0;
-    PetscCheck(PetscIsNormalReal(nll->logp[i]) || nll->logp[i] == 0, comm, PETSC_ERR_FP, "The log-density of point %" PetscInt_FMT " is not finite", nll->batch.rstart + i);
+    if (PetscIsInfOrNanReal(nll->logp[i]) && nonfinite < 0) nonfinite = nll->batch.rstart + i;
     /* bits per dimension of the (dequantized) data: NLL_discrete = -log p - d log w */
     nll->bpd[i] = (-nll->logp[i] - (w > 0 ? d * PetscLogReal(w) : 0)) / (d * PetscLogReal(2));
   }
   PetscCall(VecRestoreArrayWrite(nll->U, &u));
+  PetscCall(MPIU_Allreduce(MPI_IN_PLACE, &nonfinite, 1, MPIU_INT, MPI_MAX, comm));
+  PetscCheck(nonfinite < 0, comm, PETSC_ERR_FP, "The log-density of point %" PetscInt_FMT " is not finite", nonfinite);
   PetscCall(SgmScoreGetNFE(nll->score, &nll->nfe));
   PetscCall(SgmScoreGetNJVP(nll->score, &nll->njvp));
   nll->nfe -= nfe0;
@@ -307,17 +316,18 @@ PetscErrorCode SgmNLLWrite(SgmNLL nll, SgmOutput o)
   PetscCall(SgmOutputWriteSampleValues(o, "bits_per_dim", &nll->batch, nll->bpd));
   for (PetscInt i = 0; i < n; i++) {
     loc[0] += v[i];
-    loc[1] += v[i] * v[i];
     loc[2] += nll->bpd[i];
     loc[3] += nll->se[i] * nll->se[i];
   }
-  PetscCall(PetscFree(v));
   PetscCall(MPIU_Allreduce(loc, sums, 4, MPIU_REAL, MPI_SUM, comm));
+  for (PetscInt i = 0; i < n; i++) loc[1] += PetscSqr(v[i] - sums[0] / nll->batch.N); /* second pass: spread about the mean */
+  PetscCall(MPIU_Allreduce(&loc[1], &sums[1], 1, MPIU_REAL, MPI_SUM, comm));
+  PetscCall(PetscFree(v));
   {
     const PetscReal N = nll->batch.N, mean = sums[0] / N;
     PetscCall(SgmOutputGetFile(o, &file));
     PetscCall(SgmH5AttrReal(file, "nll_mean", mean));
-    PetscCall(SgmH5AttrReal(file, "nll_mean_se", N > 1 ? PetscSqrtReal(PetscMax(sums[1] / N - mean * mean, 0) / (N - 1)) : 0));
+    PetscCall(SgmH5AttrReal(file, "nll_mean_se", N > 1 ? PetscSqrtReal(sums[1] / (N - 1) / N) : 0));
     PetscCall(SgmH5AttrReal(file, "nll_estimator_se", PetscSqrtReal(sums[3]) / N));
     PetscCall(SgmH5AttrReal(file, "bits_per_dim_mean", sums[2] / N));
   }
