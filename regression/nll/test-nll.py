@@ -44,7 +44,7 @@ p_eps = sum_k w_k N(a mu_k, a^2 Sigma_k + (1 - a^2) I) in closed form.
     Also run on 2 ranks with the bad value on rank 1 only (20 s time-out; a hang is reported, not counted).
  7. input/nll_gmm8.opts and input/nll_gauss64.opts, run from the source directory on 2 ranks on the
     points of 1-3: mean NLL within 4 nll_estimator_se + 1e-3 of the exact one (the 1e-3 covers the prior gap).
- 8. postprocess/sgm_nllhist.py writes a non-blank PNG.
+ 8. postprocess/sgm-nllhist (configured in the build tree) writes a non-blank PNG.
 Usage: test-nll.py --sgm src/sgm --srcdir TOP --workdir DIR.  Prints one line per check and
 "N passed, M failed"; exit status 1 on failure.  About 60 s on 2 cores.
 """
@@ -304,7 +304,7 @@ def decks(a, runs):
 
 def histogram(a, h5):
     png = os.path.join(a.workdir, "nllhist.png")
-    r = subprocess.run([sys.executable, os.path.join(a.srcdir, "postprocess", "sgm_nllhist.py"), h5, "-o", png],
+    r = subprocess.run([sys.executable, os.path.join(os.path.dirname(os.path.abspath(a.sgm)), "..", "postprocess", "sgm-nllhist"), h5, "-o", png],
                        capture_output=True, text=True)
     ok = r.returncode == 0 and os.path.exists(png)
     if ok:
@@ -312,7 +312,7 @@ def histogram(a, h5):
         img = mpimg.imread(png)[..., :3]
         frac = np.mean(np.any(img < 0.9, axis=-1))
         ok = 0.01 < frac < 0.9
-    check("postprocess/sgm_nllhist.py", ok, f"{png}: {frac:.1%} non-white pixels" if r.returncode == 0 else r.stderr.strip())
+    check("postprocess/sgm-nllhist", ok, f"{png}: {frac:.1%} non-white pixels" if r.returncode == 0 else r.stderr.strip())
 
 
 def main():
