@@ -6,7 +6,7 @@ anisotropic Gaussian), runs `sgm sample` with N = 10^5 samples and the same seed
 over a roughly geometric sweep of step counts (tolerances for the adaptive ones), and measures the
 sample error against the exact law at the sampler's final time (regression/reference: the target
 diffused by the forward SDE to t = eps, to t = 0 for heun and edm whose karras grid ends at 0, to
-the last noise level for ald):
+the last noise level t = 0.3 of input/gmm8_ald.opts for ald):
   gmm8     max over the 8 modes of |w_k - w_ref|/w_ref, |std_x_k - ref|/ref, |std_y_k - ref|/ref
            (nearest-mean regions, reference by quadrature: reference.gmm_modes); also the mean of
            the 16 relative std errors (std_bias), which resolves a common bias 4x finer
@@ -17,10 +17,12 @@ its largest NFE; the NFE reported is the smallest NFE of the sweep from which on
 within 1.1x of the converged value.  doc/sampler-quality.md explains the choice and shows the results.
 
 Writes DIR/nfe-PROBLEM.json (raw numbers), prints the markdown tables, and with --plot draws
-DIR/sampler-quality-PROBLEM.png (error against NFE, log-log).
+DIR/sampler-quality-PROBLEM.png (both measures against NFE, log-log).  Every finished run is kept in
+DIR/nfe-cache.json and not repeated when the script is run again (delete the file to start afresh).
+About 15 minutes on 2 idle cores, most of it in the 64-D runs and the adaptive sampler.
 
 usage: nfe-table.py --sgm BUILD/src/sgm [--srcdir DIR] [--problem gmm8 gauss64] [--nsamples N]
-                    [--ranks R] [--dir DIR] [--plot] [--replot] [--quick]
+                    [--ranks R] [--mpiexec CMD] [--dir DIR] [--plot] [--replot] [--quick]
 """
 import argparse
 import json
@@ -64,15 +66,16 @@ SAMPLERS = {
 # Per problem: (sampler, values or None for the default sweep, divisor of N).  The 64-D runs cost
 # about 1.6 us per sample per NFE on an idle core (the exact score of a full-covariance Gaussian is a
 # 64x64 matrix-vector product), so their sweeps stop where the error has reached the noise floor;
-# the adaptive sampler costs about 20x more per NFE there (its virtual Brownian tree draws
-# 2 x depth normals per coordinate per increment), so it runs with N/10 samples at its default
-# tolerances only, next to em with the same N/10 for the comparison at equal error.  ald is left
+# the adaptive sampler cost about 20x more per NFE there before commit e0bcdec (6x since; its
+# virtual Brownian tree draws 2 x depth normals per coordinate per increment), so it runs with N/10
+# samples at its default tolerances only, next to em with the same N/10 for the comparison at
+# equal error.  ald is left
 # out of gauss64: it runs on the VE SDE's levels and would need retuning for a 64-D VP deck.
 PLAN = {
     "gmm8": [(name, None, 1) for name in SAMPLERS],
     "gauss64": [("em", STEPS[:-1], 1), ("ancestral", STEPS[:-2], 1), ("ode rk5dp", ODE_TOLS[:3], 1),
-                ("pc", STEPS[:-3], 1), ("ddim", STEPS[:-2], 1), ("heun", [3] + STEPS[:-4], 1),
-                ("edm", [3] + STEPS[:-4], 1), ("dpmpp2m", STEPS[:-3], 1),
+                ("pc", STEPS[:-3], 1), ("ddim", STEPS[:-1], 1), ("heun", [3] + STEPS[:-3], 1),
+                ("edm", [3] + STEPS[:-2], 1), ("dpmpp2m", STEPS[:-3], 1),
                 ("adaptive", [1.0], 10), ("em", [20, 50, 100, 200, 500, 1000], 10)],
 }
 DECKS = {"gmm8": "input/gmm8.opts", "gauss64": "input/gauss64.opts"}
@@ -81,8 +84,6 @@ DECKS = {"gmm8": "input/gmm8.opts", "gauss64": "input/gauss64.opts"}
 def sampler_options(name, problem, var, v):
     extra, _, _ = SAMPLERS[name]
     opts = list(extra) + ["-sampler_denoise", "false"]
-    if name == "ald":  # annealed Langevin runs on the VE SDE's noise levels down to t = 0.3
-        opts += ["-sde_type", "ve", "-sde_eps", "0.3"]
     if var == "steps":
         opts += ["-sampler_steps", str(v)]
     elif var == "ode_tol":
@@ -96,7 +97,7 @@ def run_sgm(args, deck, extra, N, out):
     cmd = [args.sgm, "sample", "-options_file", deck, "-output", out, "-overwrite", "-quiet",
            "-trajectory_frames", "0", "-nsamples", str(N), *extra]
     if args.ranks > 1:
-        cmd = ["mpiexec", "-n", str(args.ranks)] + cmd
+        cmd = args.mpiexec.split() + ["-n", str(args.ranks)] + cmd
     t0 = time.time()
     r = subprocess.run(cmd, cwd=args.srcdir, env=dict(os.environ, **MPI_ENV), capture_output=True, text=True)
     if r.returncode != 0:
@@ -110,9 +111,6 @@ def run_sgm(args, deck, extra, N, out):
 def final_law(args, deck, extra):
     """(weights, means, covs) of the exact law at the sampler's final time, and the target means."""
     opts = read_options(os.path.join(args.srcdir, deck), args.srcdir)
-    for i, w in enumerate(extra):
-        if w.startswith("-sde_"):
-            opts[w[1:]] = extra[i + 1]
     sde = SDE(opts)
     target = load_target(opts, args.srcdir)
     zero = any(w in ("heun", "edm") for w in extra)  # the karras grid ends at t = 0
@@ -182,9 +180,11 @@ def sweep(args, problem):
         if args.quick:
             values = values[:2]
         rows = []
+        # annealed Langevin runs on the VE SDE's noise levels down to t = 0.3: its own deck
+        sdeck = "input/gmm8_ald.opts" if name == "ald" else deck
         for v in values:
             extra = sampler_options(name, problem, var, v)
-            law, centres = final_law(args, deck, extra)
+            law, centres = final_law(args, sdeck, extra)
             key = (name in ("heun", "edm"), name == "ald", N)
             if key not in errs:
                 errs[key] = Err(law, centres)
@@ -194,7 +194,7 @@ def sweep(args, problem):
                 rows.append(cache[ckey])
                 continue
             out = os.path.join(args.dir, f"nfe-{problem}-{os.getpid()}.h5")
-            x, nfe, wall = run_sgm(args, deck, extra, N, out)
+            x, nfe, wall = run_sgm(args, sdeck, extra, N, out)
             e = errs[key](x)
             rows.append({var: v, "nfe": nfe, "wall": round(wall, 2), **{k: float(val) for k, val in e.items()}})
             cache[ckey] = rows[-1]
@@ -204,7 +204,7 @@ def sweep(args, problem):
                   file=sys.stderr, flush=True)
         label = name if N == args.nsamples else f"{name} (N = {N})"
         results["samplers"][label] = {"var": var, "nsamples": N, "rows": rows, "floor": floors[key]["error"],
-                                      "options": " ".join(sampler_options(name, problem, var, 1.0))}
+                                      "options": f"-options_file {sdeck} " + " ".join(sampler_options(name, problem, var, 1.0))}
     return results
 
 
@@ -281,6 +281,7 @@ def main():
     ap.add_argument("--problem", nargs="+", default=["gmm8", "gauss64"], choices=list(DECKS))
     ap.add_argument("--nsamples", type=int, default=100000)
     ap.add_argument("--ranks", type=int, default=2)
+    ap.add_argument("--mpiexec", default="mpiexec")
     ap.add_argument("--dir", default=".")
     ap.add_argument("--plot", action="store_true")
     ap.add_argument("--replot", action="store_true", help="only redo tables and plots from DIR/nfe-*.json")
