@@ -102,7 +102,7 @@ def compute(case, srcdir):
     cfg.read(case)
     opts = read_options(os.path.join(os.path.dirname(case), cfg["case"]["options"]), srcdir)
     if get_bool(opts, "sampler_denoise"):
-        raise ValueError("reference: the law after Tweedie denoising is not implemented")
+        raise ValueError("reference: a denoised output is not distributed as the law at eps; run the case without -sampler_denoise")
     sde = SDE(opts)
     alpha, sigma = sde.marginal(sde.eps)
     target = load_target(opts, srcdir)
