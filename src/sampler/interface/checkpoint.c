@@ -39,15 +39,16 @@ PetscErrorCode SgmSignalsInstall(void)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Testing hook: deliver SIGTERM to this process (rank 0) after step `step`, exercising the real path. */
+/* Testing hooks: rank 0 gets SIGTERM (the real signal path) or dies by SIGKILL after a given step,
+   so that tests interrupt a run at a chosen point instead of racing it. */
 PetscErrorCode SgmSamplerTestSignal(SgmSampler sampler, PetscInt step)
 {
   PetscMPIInt rank;
 
   PetscFunctionBegin;
-  if (sampler->test_signal_step <= 0 || step != sampler->test_signal_step) PetscFunctionReturn(PETSC_SUCCESS);
+  if ((sampler->test_signal_step <= 0 || step != sampler->test_signal_step) && (sampler->test_kill_step <= 0 || step != sampler->test_kill_step)) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCallMPI(MPI_Comm_rank(PetscObjectComm((PetscObject)sampler), &rank));
-  if (!rank) PetscCheck(!raise(SIGTERM), PETSC_COMM_SELF, PETSC_ERR_SYS, "raise(SIGTERM) failed");
+  if (!rank) PetscCheck(!raise(step == sampler->test_kill_step ? SIGKILL : SIGTERM), PETSC_COMM_SELF, PETSC_ERR_SYS, "raise() failed");
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -63,6 +64,7 @@ PetscErrorCode SgmSamplerCheckpointSetFromOptions(SgmSampler sampler, PetscOptio
   PetscCall(PetscOptionsInt("-checkpoint_every", "Steps between checkpoints (0: none)", "SgmSamplerSetCheckpoint", sampler->ckpt_every, &sampler->ckpt_every, NULL));
   PetscCall(PetscOptionsReal("-checkpoint_interval", "Wall-clock seconds between checkpoints (0: none)", "SgmSamplerSetCheckpoint", sampler->ckpt_interval, &sampler->ckpt_interval, NULL));
   PetscCall(PetscOptionsInt("-checkpoint_test_signal_step", "Testing: rank 0 raises SIGTERM after this step, as a batch system would (0: never)", "", sampler->test_signal_step, &sampler->test_signal_step, NULL));
+  PetscCall(PetscOptionsInt("-checkpoint_test_kill_step", "Testing: rank 0 dies by SIGKILL after this step, as on a node failure (0: never)", "", sampler->test_kill_step, &sampler->test_kill_step, NULL));
   PetscCheck(sampler->ckpt_every >= 0 && sampler->ckpt_interval >= 0, PetscObjectComm((PetscObject)sampler), PETSC_ERR_USER_INPUT, "-checkpoint_every and -checkpoint_interval must be non-negative; got %" PetscInt_FMT " and %g", sampler->ckpt_every, (double)sampler->ckpt_interval);
   PetscFunctionReturn(PETSC_SUCCESS);
 }

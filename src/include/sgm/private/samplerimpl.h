@@ -56,6 +56,7 @@ struct _p_SgmSampler {
   PetscInt64     nfe_restart;   /* NFE done before the restart */
   PetscInt64     nfe0;          /* the score's NFE counter when this solve started */
   PetscInt       test_signal_step; /* testing: raise SIGTERM on rank 0 after this step (0: never) */
+  PetscInt       test_kill_step;   /* testing: SIGKILL rank 0 after this step (0: never) */
   PetscBool      restartstep;   /* restart every step (no first-same-as-last reuse) so a restart is bitwise */
   void      *data;
 };
