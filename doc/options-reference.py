@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 SDE_TYPES = ["vp", "subvp", "ve"]
-SCORE_TYPES = ["gaussian", "gmm"]
+SCORE_TYPES = ["gaussian", "gmm", "posterior"]
 SAMPLER_TYPES = ["em", "ancestral", "ode", "pc", "ald", "ddim", "heun", "edm", "dpmpp2m", "adaptive"]
 SECTIONS = {  # -help section title -> object
     "sgm sample: draw samples from a score model": "run",

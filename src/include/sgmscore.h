@@ -7,6 +7,7 @@ typedef struct _p_SgmScore *SgmScore;
 typedef const char         *SgmScoreType;
 #define SGMSCOREGAUSSIAN "gaussian"
 #define SGMSCOREGMM      "gmm"
+#define SGMSCOREPOSTERIOR "posterior"
 
 PETSC_EXTERN PetscClassId      SGM_SCORE_CLASSID;
 PETSC_EXTERN PetscFunctionList SgmScoreList;

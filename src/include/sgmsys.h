@@ -46,7 +46,8 @@ PETSC_EXTERN PetscErrorCode SgmBatchCreateVec(const SgmBatch *, Vec *);
 typedef enum {
   SGM_STREAM_PRIOR   = 0, /* draw of x_T from the prior */
   SGM_STREAM_SDE     = 1, /* Brownian increments of the reverse SDE */
-  SGM_STREAM_SAMPLER = 2, /* extra noise used inside a step (correctors, churn, ...) */
+  SGM_STREAM_SAMPLER = 2, /* extra noise used inside a step (correctors, churn, ...), counters from 0 up;
+                              the projection method (projection.c) counts down from 2^32 - 1 */
   SGM_STREAM_BROWNIAN = 3 /* nodes of the virtual Brownian tree (adaptive samplers) */
 } SgmStream;
 

@@ -175,6 +175,7 @@ PetscErrorCode SgmSamplerSetFromOptions(SgmSampler sampler)
   PetscCall(PetscOptionsInt("-trajectory_frames", "Frames of the whole batch saved to /trajectory (0: none)", "SgmSamplerSetTrajectory", sampler->nframes, &sampler->nframes, &flg2));
   PetscCheck(sampler->nframes >= 0 && sampler->nframes != 1, PetscObjectComm((PetscObject)sampler), PETSC_ERR_USER_INPUT, "-trajectory_frames must be 0 or at least 2 (start and end); got %" PetscInt_FMT, sampler->nframes);
   PetscCall(SgmSamplerCheckpointSetFromOptions(sampler, PetscOptionsObject));
+  PetscCall(SgmSamplerProjectionSetFromOptions_Private(sampler, PetscOptionsObject));
   PetscTryTypeMethod(sampler, setfromoptions, PetscOptionsObject);
   PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -341,6 +342,7 @@ static PetscErrorCode SgmSamplerPostStep(TS ts)
   PetscCall(TSGetMaxTime(ts, &taumax));
   PetscCall(SgmSamplerTauToTime(sampler, tau, &t));
   PetscCall(SgmSamplerTestSignal(sampler, step));
+  PetscCall(SgmSamplerProjectionPostStep_Private(sampler, step, t)); /* -inverse_projection */
   PetscCall(SgmSamplerCheckState(sampler, step, t, &ckpt, &stop));
   PetscCall(SgmSamplerRecordFrames(sampler, tau));
   /* a restarted run recomputes the first stage of its next step; without this, an FSAL scheme

@@ -2,11 +2,13 @@
 
 PETSC_INTERN PetscErrorCode SgmScoreCreate_Gaussian(SgmScore);
 PETSC_INTERN PetscErrorCode SgmScoreCreate_GMM(SgmScore);
+PETSC_INTERN PetscErrorCode SgmScoreCreate_Posterior(SgmScore);
 
 PETSC_INTERN PetscErrorCode SgmScoreRegisterAll(void)
 {
   PetscFunctionBegin;
   PetscCall(PetscFunctionListAdd(&SgmScoreList, SGMSCOREGAUSSIAN, SgmScoreCreate_Gaussian));
   PetscCall(PetscFunctionListAdd(&SgmScoreList, SGMSCOREGMM, SgmScoreCreate_GMM));
+  PetscCall(PetscFunctionListAdd(&SgmScoreList, SGMSCOREPOSTERIOR, SgmScoreCreate_Posterior));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -65,6 +65,8 @@ PETSC_INTERN PetscErrorCode SgmSamplerCheckFinite(SgmSampler, PetscInt, PetscRea
 PETSC_INTERN PetscErrorCode SgmSamplerRecordFrames(SgmSampler, PetscReal);
 PETSC_INTERN PetscErrorCode SgmSamplerCheckpointWrite(SgmSampler);
 PETSC_INTERN PetscErrorCode SgmSamplerTestSignal(SgmSampler, PetscInt);
+PETSC_INTERN PetscErrorCode SgmSamplerProjectionPostStep_Private(SgmSampler, PetscInt, PetscReal); /* projection.c */
+PETSC_INTERN PetscErrorCode SgmSamplerProjectionSetFromOptions_Private(SgmSampler, PetscOptionItems *);
 PETSC_INTERN PetscErrorCode SgmSamplerCheckpointSetFromOptions(SgmSampler, PetscOptionItems *);
 
 /* Fixed-step samplers: their TS type (one name per sampler, one implementation, TSCreate_SgmFixed)
