@@ -280,6 +280,39 @@ def main(work):
         check(f"bad input: {name}", ok, lines[0] if lines else "(no message)")
 
 
+def gmm_posterior(work):
+    """Mixture prior (input/gmm8.h5), x_0 observed as y = 2 with sigma_y = 0.5: the posterior is the
+    mixture of the componentwise Gaussian posteriors with weights w_k N(y; (m_k)_0, (C_k)_00 + sigma_y^2),
+    computed here in NumPy; the sampled per-mode weights (responsibilities under that posterior) must
+    match within 5 SE, and /target must be it."""
+    from scipy.stats import multivariate_normal as mvn, norm
+    with h5py.File(os.path.join(ARGS.srcdir, "input", "gmm8.h5")) as t:
+        w, mu, C = t["weights"][:], t["means"][:], t["covariances"][:]
+    y, sy, N = 2.0, 0.5, 40000
+    lw, mp, Cp = [], [], []
+    for k in range(len(w)):
+        S = C[k][0, 0] + sy ** 2
+        g = C[k][:, 0] / S
+        lw.append(np.log(w[k]) + norm(mu[k][0], np.sqrt(S)).logpdf(y))
+        mp.append(mu[k] + g * (y - mu[k][0]))
+        Cp.append(C[k] - np.outer(g, C[k][0, :]))
+    wp = np.exp(np.array(lw) - max(lw))
+    wp /= wp.sum()
+    f = sample(f"{work}/gmm_post.h5", ["-score_type", "posterior", "-posterior_prior_file", "input/gmm8.h5",
+                                       "-inverse_mask", "0", "-inverse_y", str(y), "-inverse_sigma", str(sy),
+                                       "-nsamples", str(N), "-seed", "11"], nranks=2)
+    x, tw = f["samples"][:], f["target/weights"][:]
+    check("mixture prior: /target", np.abs(tw - wp).max() < 1e-12, f"posterior weights vs NumPy: max |diff| {np.abs(tw - wp).max():.1e}")
+    lp = np.stack([np.log(max(wp[k], 1e-300)) + mvn(mp[k], Cp[k]).logpdf(x) for k in range(len(w))], 1)
+    r = np.exp(lp - lp.max(1, keepdims=True))
+    r /= r.sum(1, keepdims=True)
+    se = np.sqrt(np.maximum(wp * (1 - wp), 1e-300) / N)
+    z = (r.mean(0) - wp) / se
+    z[wp < 1e-12] = 0  # modes the observation rules out: nothing to count
+    check("mixture prior: mode weights", np.abs(z).max() < ZMAX,
+          f"em, N = {N}: weights {np.round(r.mean(0), 4).tolist()} vs {np.round(wp, 4).tolist()}, max |z| {np.abs(z).max():.2f} SE")
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--sgm")
@@ -293,5 +326,6 @@ if __name__ == "__main__":
     ARGS.sgm = os.path.abspath(ARGS.sgm)
     with tempfile.TemporaryDirectory(dir=ARGS.workdir) as work:
         main(work)
+        gmm_posterior(work)
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failed else 0)

@@ -10,7 +10,12 @@
   posterior served as a K = 1 mixture (mixturescore.c) gives the exact score of p(x_t | y) at every t,
   with its log-density, Jacobian-vector products and divergence.
 
-  Prior: -posterior_prior_file (HDF5 /mean [d], /covariance [d,d], as the gaussian type).
+  A Gaussian-mixture prior sum_k w_k N(m_k, C_k) gives the mixture posterior
+      p(x | y) = sum_k w'_k N(m_post,k, C_post,k),   w'_k proportional to w_k N(y; A m_k, S_k),
+  each component updated as above; log N(y; A m_k, S_k) = -|L^-1 r|^2/2 - sum log L_ii - p/2 log 2 pi.
+
+  Prior: -posterior_prior_file (HDF5 /mean [d], /covariance [d,d], as the gaussian type, or the gmm
+  layout /weights [K], /means [K,d], /covariances [K,d,d]).
   Measurement: -inverse_file (HDF5 /A [p,d], /y [p]) or -inverse_mask i_1,...,i_p with
   -inverse_y y_1,...,y_p (A = those rows of I); -inverse_sigma sigma_y > 0.  A is a sequential
   dense Mat, the same on every rank.
@@ -28,8 +33,8 @@ typedef struct {
   PetscErrorCode (*mixview)(SgmScore, PetscViewer);
   char       prior[PETSC_MAX_PATH_LEN];   /* -posterior_prior_file */
   char       invfile[PETSC_MAX_PATH_LEN]; /* -inverse_file, or empty with a mask */
-  PetscInt   d, p;
-  PetscReal *m, *C;   /* prior [d], [d,d] */
+  PetscInt   K, d, p;
+  PetscReal *w, *m, *C; /* prior: weights [K], means [K,d], covariances [K,d,d] */
   Mat        A;       /* [p,d] MATSEQDENSE, identical on all ranks */
   PetscReal *y;       /* [p] */
   PetscInt  *mask;    /* [p] observed coordinates (mask form), or NULL */
@@ -39,11 +44,11 @@ typedef struct {
 static PetscErrorCode PosteriorClear(SgmScore_Posterior *sp)
 {
   PetscFunctionBegin;
-  PetscCall(PetscFree2(sp->m, sp->C));
+  PetscCall(PetscFree3(sp->w, sp->m, sp->C));
   PetscCall(PetscFree(sp->y));
   PetscCall(PetscFree(sp->mask));
   PetscCall(MatDestroy(&sp->A));
-  sp->d = sp->p = 0;
+  sp->K = sp->d = sp->p = 0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -51,18 +56,35 @@ static PetscErrorCode LoadPrior(SgmScore score)
 {
   SgmScore_Posterior *sp   = (SgmScore_Posterior *)score->data;
   MPI_Comm            comm = PetscObjectComm((PetscObject)score);
-  PetscInt            dm[1], dc[2];
-  PetscReal          *m, *C;
+  PetscInt            dw[1] = {1}, dm[2], dc[3];
+  PetscReal          *w = NULL, *m, *C;
+  hid_t               f;
+  PetscBool           gmm;
 
   PetscFunctionBegin;
-  PetscCall(SgmH5ReadReal(comm, sp->prior, "/mean", 1, dm, &m));
-  PetscCall(SgmH5ReadReal(comm, sp->prior, "/covariance", 2, dc, &C));
-  PetscCheck(dc[0] == dm[0] && dc[1] == dm[0], comm, PETSC_ERR_ARG_SIZ, "In '%s', /covariance has shape [%" PetscInt_FMT ",%" PetscInt_FMT "] but /mean has length %" PetscInt_FMT ": expected [%" PetscInt_FMT ",%" PetscInt_FMT "]", sp->prior, dc[0], dc[1], dm[0], dm[0], dm[0]);
+  PetscCall(SgmH5OpenParallel(comm, sp->prior, &f));
+  gmm = (PetscBool)(H5Lexists(f, "weights", H5P_DEFAULT) > 0);
+  PetscCallHDF5(H5Fclose(f));
+  if (gmm) { /* mixture prior, the gmm layout */
+    PetscCall(SgmH5ReadReal(comm, sp->prior, "/weights", 1, dw, &w));
+    PetscCall(SgmH5ReadReal(comm, sp->prior, "/means", 2, dm, &m));
+    PetscCall(SgmH5ReadReal(comm, sp->prior, "/covariances", 3, dc, &C));
+    PetscCheck(dm[0] == dw[0] && dc[0] == dw[0] && dc[1] == dm[1] && dc[2] == dm[1], comm, PETSC_ERR_ARG_SIZ, "In '%s', /weights, /means and /covariances have inconsistent shapes ([%" PetscInt_FMT "], [%" PetscInt_FMT ",%" PetscInt_FMT "], [%" PetscInt_FMT ",%" PetscInt_FMT ",%" PetscInt_FMT "])", sp->prior, dw[0], dm[0], dm[1], dc[0], dc[1], dc[2]);
+    for (PetscInt k = 0; k < dw[0]; k++) PetscCheck(w[k] > 0, comm, PETSC_ERR_USER_INPUT, "In '%s', weight %" PetscInt_FMT " is %g; weights must be positive", sp->prior, k, (double)w[k]);
+  } else {
+    PetscCall(SgmH5ReadReal(comm, sp->prior, "/mean", 1, dm, &m));
+    PetscCall(SgmH5ReadReal(comm, sp->prior, "/covariance", 2, dc, &C));
+    PetscCheck(dc[0] == dm[0] && dc[1] == dm[0], comm, PETSC_ERR_ARG_SIZ, "In '%s', /covariance has shape [%" PetscInt_FMT ",%" PetscInt_FMT "] but /mean has length %" PetscInt_FMT ": expected [%" PetscInt_FMT ",%" PetscInt_FMT "]", sp->prior, dc[0], dc[1], dm[0], dm[0], dm[0]);
+    dm[1] = dm[0];
+  }
   PetscCall(PosteriorClear(sp));
-  sp->d = dm[0];
-  PetscCall(PetscMalloc2(sp->d, &sp->m, sp->d * sp->d, &sp->C));
-  PetscCall(PetscArraycpy(sp->m, m, sp->d));
-  PetscCall(PetscArraycpy(sp->C, C, sp->d * sp->d));
+  sp->K = dw[0];
+  sp->d = dm[1];
+  PetscCall(PetscMalloc3(sp->K, &sp->w, sp->K * sp->d, &sp->m, sp->K * sp->d * sp->d, &sp->C));
+  for (PetscInt k = 0; k < sp->K; k++) sp->w[k] = w ? w[k] : 1;
+  PetscCall(PetscArraycpy(sp->m, m, sp->K * sp->d));
+  PetscCall(PetscArraycpy(sp->C, C, sp->K * sp->d * sp->d));
+  PetscCall(PetscFree(w));
   PetscCall(PetscFree(m));
   PetscCall(PetscFree(C));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -126,7 +148,7 @@ static PetscErrorCode SgmScoreSetFromOptions_Posterior(SgmScore score, PetscOpti
 
   PetscFunctionBegin;
   PetscOptionsHeadBegin(PetscOptionsObject, "Posterior score options (y = A x + n, Gaussian prior; doc/inverse.md)");
-  PetscCall(PetscOptionsString("-posterior_prior_file", "HDF5 file of the Gaussian prior: /mean [d], /covariance [d,d]", "SgmScoreSetFromOptions", sp->prior, sp->prior, sizeof(sp->prior), &fprior));
+  PetscCall(PetscOptionsString("-posterior_prior_file", "HDF5 file of the prior: Gaussian (/mean [d], /covariance [d,d]) or mixture (/weights [K], /means [K,d], /covariances [K,d,d])", "SgmScoreSetFromOptions", sp->prior, sp->prior, sizeof(sp->prior), &fprior));
   PetscCall(PetscOptionsString("-inverse_file", "HDF5 file of the measurement: /A [p,d], /y [p]", "SgmScoreSetFromOptions", sp->invfile, sp->invfile, sizeof(sp->invfile), &ffile));
   PetscCall(PetscOptionsReal("-inverse_sigma", "Standard deviation sigma_y > 0 of the measurement noise", "SgmScoreSetFromOptions", sp->sigy, &sp->sigy, &fs));
   if (fprior) PetscCall(LoadPrior(score));
@@ -165,7 +187,7 @@ static PetscErrorCode SgmScoreSetFromOptions_Posterior(SgmScore score, PetscOpti
 
 /* m_post, C_post by the Woodbury form (see the top of the file); all arrays row-major except the
    LAPACK work arrays, which are column-major (C and C_post are symmetric, so both orders agree). */
-static PetscErrorCode ComputePosterior(SgmScore score, PetscReal *mpost, PetscReal *Cpost)
+static PetscErrorCode ComputePosterior(SgmScore score, PetscInt k, PetscReal *mpost, PetscReal *Cpost, PetscReal *logev)
 {
   SgmScore_Posterior *sp   = (SgmScore_Posterior *)score->data;
   MPI_Comm            comm = PetscObjectComm((PetscObject)score);
@@ -184,13 +206,14 @@ static PetscErrorCode ComputePosterior(SgmScore score, PetscReal *mpost, PetscRe
   PetscCall(MatDenseGetArrayRead(sp->A, &a));
   PetscCall(PetscMalloc3(p * d, &AC, p * p, &S, p, &r));
   /* AC = A C [p,d];  S = AC A^T + sigma_y^2 I [p,p] */
-  PetscCallBLAS("BLASgemm", BLASgemm_("N", "N", &bp, &bd, &bd, &s1, a, &lda, sp->C, &bd, &s0, AC, &bp));
+  const PetscReal *Ck = sp->C + k * d * d, *mk = sp->m + k * d;
+  PetscCallBLAS("BLASgemm", BLASgemm_("N", "N", &bp, &bd, &bd, &s1, a, &lda, Ck, &bd, &s0, AC, &bp));
   PetscCallBLAS("BLASgemm", BLASgemm_("N", "T", &bp, &bp, &bd, &s1, AC, &bp, a, &lda, &s0, S, &bp));
   for (PetscInt i = 0; i < p; i++) S[i + i * p] += sp->sigy * sp->sigy;
   /* r = y - A m */
   for (PetscInt i = 0; i < p; i++) {
     PetscReal v = sp->y[i];
-    for (PetscInt j = 0; j < d; j++) v -= PetscRealPart(a[i + j * ld]) * sp->m[j];
+    for (PetscInt j = 0; j < d; j++) v -= PetscRealPart(a[i + j * ld]) * mk[j];
     r[i] = v;
   }
   PetscCall(MatDenseRestoreArrayRead(sp->A, &a));
@@ -201,13 +224,16 @@ static PetscErrorCode ComputePosterior(SgmScore score, PetscReal *mpost, PetscRe
   PetscCheck(info == 0, comm, PETSC_ERR_LIB, "Triangular solve failed (LAPACK trtrs info %d)", (int)info);
   PetscCallBLAS("LAPACKtrtrs", LAPACKtrtrs_("L", "N", "N", &bp, &one, S, &bp, r, &bp, &info));
   PetscCheck(info == 0, comm, PETSC_ERR_LIB, "Triangular solve failed (LAPACK trtrs info %d)", (int)info);
+  /* log N(y; A m_k, S) = -|z|^2/2 - sum log L_ii - p/2 log 2 pi, z = L^-1 r */
+  *logev = -0.5 * p * PetscLogReal(2 * PETSC_PI);
+  for (PetscInt i = 0; i < p; i++) *logev -= 0.5 * PetscSqr(PetscRealPart(r[i])) + PetscLogReal(PetscRealPart(S[i + i * p]));
   /* C_post = C - W^T W, symmetrised;  m_post = m + W^T z */
-  PetscCall(PetscArraycpy(Cpost, sp->C, d * d));
+  PetscCall(PetscArraycpy(Cpost, Ck, d * d));
   PetscCallBLAS("BLASgemm", BLASgemm_("T", "N", &bd, &bd, &bp, &sm1, AC, &bp, AC, &bp, &s1, Cpost, &bd));
   for (PetscInt i = 0; i < d; i++)
     for (PetscInt j = 0; j < i; j++) Cpost[i * d + j] = Cpost[j * d + i] = 0.5 * (Cpost[i * d + j] + Cpost[j * d + i]);
   for (PetscInt j = 0; j < d; j++) {
-    PetscReal v = sp->m[j];
+    PetscReal v = mk[j];
     for (PetscInt i = 0; i < p; i++) v += PetscRealPart(AC[i + j * p]) * PetscRealPart(r[i]);
     mpost[j] = v;
   }
@@ -219,17 +245,24 @@ static PetscErrorCode SgmScoreSetUp_Posterior(SgmScore score)
 {
   SgmScore_Posterior *sp   = (SgmScore_Posterior *)score->data;
   MPI_Comm            comm = PetscObjectComm((PetscObject)score);
-  PetscReal           w    = 1, *mpost, *Cpost;
+  PetscReal          *w, *mpost, *Cpost, lmax = PETSC_MIN_REAL, sum = 0;
+  const PetscInt      K = sp->K, d = sp->d;
 
   PetscFunctionBegin;
-  PetscCheck(sp->d > 0, comm, PETSC_ERR_USER_INPUT, "The posterior score has no prior: give -posterior_prior_file FILE.h5 (datasets /mean [d], /covariance [d,d])");
+  PetscCheck(sp->d > 0, comm, PETSC_ERR_USER_INPUT, "The posterior score has no prior: give -posterior_prior_file FILE.h5 (datasets /mean [d], /covariance [d,d], or /weights, /means, /covariances)");
   PetscCheck(sp->A, comm, PETSC_ERR_USER_INPUT, "The posterior score has no measurement: give -inverse_file FILE.h5 (datasets /A [p,d], /y [p]) or -inverse_mask i_1,...,i_p with -inverse_y y_1,...,y_p");
   PetscCheck(sp->sigy > 0, comm, PETSC_ERR_USER_INPUT, "The posterior score needs the noise level of the measurement: give -inverse_sigma sigma_y > 0");
-  PetscCall(PetscMalloc2(sp->d, &mpost, sp->d * sp->d, &Cpost));
-  PetscCall(ComputePosterior(score, mpost, Cpost));
-  PetscCall(SgmScoreMixtureSetComponents(score, 1, sp->d, &w, mpost, Cpost));
+  PetscCall(PetscMalloc3(K, &w, K * d, &mpost, K * d * d, &Cpost));
+  for (PetscInt k = 0; k < K; k++) { /* w'_k = w_k N(y; A m_k, S_k), normalised by log-sum-exp */
+    PetscCall(ComputePosterior(score, k, mpost + k * d, Cpost + k * d * d, &w[k]));
+    w[k] += PetscLogReal(sp->w[k]);
+    lmax = PetscMax(lmax, w[k]);
+  }
+  for (PetscInt k = 0; k < K; k++) sum += (w[k] = PetscExpReal(w[k] - lmax));
+  for (PetscInt k = 0; k < K; k++) w[k] = PetscMax(w[k] / sum, 1e-300); /* a component the data rule out still has a (tiny) positive weight */
+  PetscCall(SgmScoreMixtureSetComponents(score, K, d, w, mpost, Cpost));
   PetscCall(PetscSNPrintf(sp->mix.file, sizeof(sp->mix.file), "posterior of %s", sp->prior)); /* score_file, and messages */
-  PetscCall(PetscFree2(mpost, Cpost));
+  PetscCall(PetscFree3(w, mpost, Cpost));
   PetscCall((*sp->mixsetup)(score)); /* checks C_post symmetric positive definite, eigendecomposes it */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -253,9 +286,17 @@ static PetscErrorCode SgmScoreAttributes_Posterior(SgmScore score, hid_t file)
   PetscCall(SgmH5AttrInt(file, "inverse_observations", sp->p));
   PetscCall(SgmH5AttrReal(file, "inverse_sigma", sp->sigy));
   PetscCallHDF5(grp = H5Gcreate2(file, "prior", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  PetscCall(SgmH5AttrString(grp, "kind", "gaussian"));
-  PetscCall(SgmH5WriteSmall(comm, grp, "mean", 1, dd, sp->m));
-  PetscCall(SgmH5WriteSmall(comm, grp, "covariance", 2, dd, sp->C));
+  if (sp->K == 1) {
+    PetscCall(SgmH5AttrString(grp, "kind", "gaussian"));
+    PetscCall(SgmH5WriteSmall(comm, grp, "mean", 1, dd, sp->m));
+    PetscCall(SgmH5WriteSmall(comm, grp, "covariance", 2, dd, sp->C));
+  } else {
+    hsize_t dk[1] = {(hsize_t)sp->K}, dkm[2] = {(hsize_t)sp->K, (hsize_t)sp->d}, dkc[3] = {(hsize_t)sp->K, (hsize_t)sp->d, (hsize_t)sp->d};
+    PetscCall(SgmH5AttrString(grp, "kind", "gaussian_mixture"));
+    PetscCall(SgmH5WriteSmall(comm, grp, "weights", 1, dk, sp->w));
+    PetscCall(SgmH5WriteSmall(comm, grp, "means", 2, dkm, sp->m));
+    PetscCall(SgmH5WriteSmall(comm, grp, "covariances", 3, dkc, sp->C));
+  }
   PetscCallHDF5(H5Gclose(grp));
   PetscCall(PetscMalloc1(sp->p * sp->d, &ar));
   PetscCall(MatDenseGetLDA(sp->A, &ld));
@@ -282,7 +323,7 @@ static PetscErrorCode SgmScoreView_Posterior(SgmScore score, PetscViewer viewer)
   SgmScore_Posterior *sp = (SgmScore_Posterior *)score->data;
 
   PetscFunctionBegin;
-  PetscCall(PetscViewerASCIIPrintf(viewer, "posterior of the Gaussian prior %s given %" PetscInt_FMT " %s, sigma_y %g\n", sp->prior, sp->p, sp->mask ? "observed coordinates" : "linear measurements", (double)sp->sigy));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "posterior of the prior %s given %" PetscInt_FMT " %s, sigma_y %g\n", sp->prior, sp->p, sp->mask ? "observed coordinates" : "linear measurements", (double)sp->sigy));
   PetscCall((*sp->mixview)(score, viewer));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
