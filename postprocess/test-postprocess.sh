@@ -17,9 +17,10 @@ SGM=${SGM:-$top_builddir/src/sgm}
 MPIEXEC=${MPIEXEC:-mpiexec}
 PLOT=$top_builddir/postprocess/sgm-plot
 SUMMARY=$top_builddir/postprocess/sgm-summary
+GPLOT=$top_builddir/postprocess/sgm-guidance-plot
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 
-for f in "$SGM" "$PLOT" "$SUMMARY"; do
+for f in "$SGM" "$PLOT" "$SUMMARY" "$GPLOT"; do
   if [ ! -f "$f" ]; then echo "test-postprocess: $f not built (run make first)"; exit 99; fi
 done
 # The scripts' interpreter is the Python configure chose: run them through it, executable or not.
@@ -93,6 +94,15 @@ check "sgm-summary gmm8 lists 8 modes" \
 
 # ---- 1-D Gaussian, with and without trajectories
 a=$tmp/gauss1d.h5
+# guidance: the same labelled ring at gamma 0, 1 and 3, one panel each
+for gm in 0 1 3; do
+  check "sgm sample guided gamma $gm" sample 1 "$tmp/guid$gm.h5" -options_file "$top_srcdir/input/guidance_gmm8.opts" \
+    -gmm_file "$top_srcdir/input/guidance_gmm8.h5" -nsamples 2000 -sampler_steps 200 -guidance_scale $gm
+done
+check "sgm-guidance-plot runs" runs "$tmp/g.out" "$tmp/g.err" 0 "$PY" "$GPLOT" "$tmp/guid3.h5" "$tmp/guid0.h5" "$tmp/guid1.h5" -o "$tmp/guidance.png"
+check "sgm-guidance-plot PNG is valid and not blank" png_ok "$tmp/guidance.png"
+check "sgm-guidance-plot orders the runs by gamma" has "$tmp/g.out" "3 run(s)"
+
 check "sgm sample gauss1d (1 rank)" sample 1 "$a" -options_file "$top_srcdir/input/gauss1d.opts" \
   -nsamples 5000 -sampler_steps 200 -trajectory_frames 11
 check "sgm-plot gauss1d runs" runs "$tmp/p.out" "$tmp/p.err" 0 "$PY" "$PLOT" "$a" -o "$tmp/gauss1d.png"
