@@ -35,24 +35,11 @@ import h5py
 import numpy as np
 from scipy.integrate import solve_ivp
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "reference"))
+sys.dont_write_bytecode = True
+from testkit import check, mpienv, summary  # noqa: E402
+
 ZMAX = 5.0
-passed = failed = 0
-
-
-def check(name, ok, detail):
-    global passed, failed
-    print(f"{'PASS' if ok else 'FAIL'} {name}: {detail}", flush=True)
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-
-
-def mpienv():
-    env = dict(os.environ)
-    env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
-    env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-    return env
 
 
 def sgm(args, cmd="sample", nranks=1):
@@ -345,8 +332,7 @@ def main():
         test_same_seed(work, ring)
         test_nll(work, ring)
         test_bad_inputs(work, ring, pu)
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == "__main__":

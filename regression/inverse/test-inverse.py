@@ -53,26 +53,10 @@ from discretisation import chain_law  # noqa: E402
 from reference import gaussian_error  # noqa: E402
 from sde import SDE  # noqa: E402
 from targets import diffuse  # noqa: E402
+from testkit import check, mpienv, summary  # noqa: E402
 
 ZMAX = 5.0
 SIGMA_Y = 0.1
-passed = failed = 0
-
-
-def check(name, ok, detail):
-    global passed, failed
-    print(f"{'PASS' if ok else 'FAIL'} {name}: {detail}", flush=True)
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-
-
-def mpienv():
-    env = dict(os.environ)
-    env.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
-    env.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-    return env
 
 
 def sgm(args, nranks=1):
@@ -327,5 +311,4 @@ if __name__ == "__main__":
     with tempfile.TemporaryDirectory(dir=ARGS.workdir) as work:
         main(work)
         gmm_posterior(work)
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    sys.exit(summary())

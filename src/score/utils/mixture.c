@@ -100,7 +100,6 @@ PetscErrorCode SgmMixtureAtTime(SgmMixture *m, SgmSDE sde, PetscReal t)
   PetscFunctionBegin;
   PetscCall(SgmSDEMarginal(sde, t, &a, &s));
   if (a == m->alpha && s == m->sigma) PetscFunctionReturn(PETSC_SUCCESS);
-  m->t     = t;
   m->alpha = a;
   m->sigma = s;
   for (PetscInt k = 0; k < K; k++) {

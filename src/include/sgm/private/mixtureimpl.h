@@ -14,7 +14,7 @@ typedef struct {
   PetscReal *lam;      /* [K*d] eigenvalues, > 0 */
   PetscBool  diag;     /* every C_k diagonal: Q_k = I, no rotations */
   /* cache for the current time */
-  PetscReal  t, alpha, sigma;
+  PetscReal  alpha, sigma; /* the cache holds these marginal coefficients (-1: empty) */
   PetscReal *amu;  /* [K*d] alpha mu_k */
   PetscReal *ilam; /* [K*d] 1/(alpha^2 lambda + sigma^2) */
   PetscReal *lc;   /* [K] log w_k - 1/2 log det - d/2 log(2 pi) */

@@ -5,7 +5,6 @@
 */
 #include <sgm/private/samplerimpl.h>
 #include <sgm/private/scoreimpl.h>
-#include <petsc/private/tsimpl.h>
 #include <sgm/private/vecmath.h>
 
 /*
