@@ -61,6 +61,7 @@ SAMPLERS = {
     "heun": (["-sampler_type", "heun", "-sampler_schedule", "karras"], "steps", [3] + STEPS[:-1]),
     "edm": (["-sampler_type", "edm", "-sampler_schedule", "karras"], "steps", [3] + STEPS[:-1]),
     "dpmpp2m": (["-sampler_type", "dpmpp2m", "-sampler_schedule", "logsnr"], "steps", STEPS),
+    "dpmpp2m quadratic": (["-sampler_type", "dpmpp2m", "-sampler_schedule", "quadratic"], "steps", STEPS),
     "adaptive": (["-sampler_type", "adaptive"], "tol", [8.0, 4.0, 2.0, 1.0]),
 }
 # Per problem: (sampler, values or None for the default sweep, divisor of N).  The 64-D runs cost
@@ -76,6 +77,7 @@ PLAN = {
     "gauss64": [("em", STEPS[:-1], 1), ("ancestral", STEPS[:-2], 1), ("ode rk5dp", ODE_TOLS[:3], 1),
                 ("pc", STEPS[:-3], 1), ("ddim", STEPS[:-1], 1), ("heun", [3] + STEPS[:-3], 1),
                 ("edm", [3] + STEPS[:-2], 1), ("dpmpp2m", STEPS[:-3], 1),
+                ("dpmpp2m quadratic", STEPS[:-3], 1),
                 ("adaptive", [1.0], 10), ("em", [20, 50, 100, 200, 500, 1000], 10)],
 }
 DECKS = {"gmm8": "input/gmm8.opts", "gauss64": "input/gauss64.opts"}

@@ -19,7 +19,7 @@ The updates below are written from the papers and lecture notes, not from sgm's 
     heun      EDM Alg. 1 (Karras et al. 2022) in y = x/alpha, sigma_hat = sigma/alpha
     dpmpp2m   DPM-Solver++(2M), Alg. 2 of Lu et al. 2022 (first order on the final step, as
               issue 3 specifies, or as in the paper with --no-lower-final)
-and the time grids (uniform, logsnr, karras) from the formulas of doc/theory.md / EDM eq. 5.
+and the time grids (uniform, quadratic, logsnr, karras) from the formulas of doc/theory.md / EDM eq. 5.
 
 Then `sgm sample` is run with N samples per case and the sample mean and variance are compared
 with the recursion within 5 standard errors (SE(mean) = sqrt(var/N), SE(var) = var sqrt(2/(N-1))).
@@ -122,6 +122,10 @@ def grid(sde, schedule, n, rho=7.0):
     if schedule == "uniform":
         t = T + (eps - T) * np.arange(n + 1) / n
         t[-1] = eps
+        return t
+    if schedule == "quadratic":  # sqrt(t) equally spaced (DPM-Solver's time_quadratic)
+        t = (math.sqrt(T) + (math.sqrt(eps) - math.sqrt(T)) * np.arange(n + 1) / n) ** 2
+        t[0], t[-1] = T, eps
         return t
     if schedule == "logsnr":  # lambda = log(alpha/sigma) equally spaced (DPM-Solver)
         l0, l1 = math.log(ratio(sde, T)), math.log(ratio(sde, eps))
@@ -323,6 +327,7 @@ CASES = [
     {"sampler": "heun", "schedule": "uniform"},
     {"sampler": "heun", "schedule": "karras"},
     {"sampler": "dpmpp2m", "schedule": "logsnr"},
+    {"sampler": "dpmpp2m", "schedule": "quadratic"},
 ]
 
 DATA_MEAN, DATA_STD = 1.5, 0.5

@@ -33,7 +33,8 @@ typedef const char           *SgmSamplerType;
 typedef enum {
   SGM_SCHEDULE_UNIFORM, /* t_k uniform from T to eps */
   SGM_SCHEDULE_KARRAS,  /* EDM: sigma_k^(1/rho) uniform from sigma_max to sigma_min, then sigma = 0 */
-  SGM_SCHEDULE_LOGSNR   /* lambda = log(alpha/sigma) uniform from lambda(T) to lambda(eps) */
+  SGM_SCHEDULE_LOGSNR,  /* lambda = log(alpha/sigma) uniform from lambda(T) to lambda(eps) */
+  SGM_SCHEDULE_QUADRATIC /* sqrt(t) uniform from sqrt(T) to sqrt(eps) (DPM-Solver's time_quadratic) */
 } SgmSchedule;
 PETSC_EXTERN const char *const SgmSchedules[];
 

@@ -12,7 +12,7 @@
 #include <sgmio.h>
 
 PetscFunctionList SgmSamplerList = NULL;
-const char *const SgmSchedules[] = {"uniform", "karras", "logsnr", "SgmSchedule", "SGM_SCHEDULE_", NULL};
+const char *const SgmSchedules[] = {"uniform", "karras", "logsnr", "quadratic", "SgmSchedule", "SGM_SCHEDULE_", NULL};
 
 PetscErrorCode SgmSamplerRegister(const char name[], PetscErrorCode (*create)(SgmSampler))
 {
@@ -193,6 +193,7 @@ PetscErrorCode SgmSamplerSetSchedule(SgmSampler sampler, SgmSchedule schedule)
   The grid T = t_0 > t_1 > ... > t_n of the fixed-step samplers:
     uniform  t_k = T + (eps - T) k/n
     logsnr   lambda(t_k) uniform between lambda(T) and lambda(eps), lambda = log(alpha/sigma)   (DPM-Solver)
+    quadratic  t_k = (sqrt(T) + (sqrt(eps) - sqrt(T)) k/n)^2              (DPM-Solver's "time_quadratic")
     karras   sigma_k = (smax^(1/rho) + k/(n-1) (smin^(1/rho) - smax^(1/rho)))^rho, k < n, and t_n = 0,
              with sigma = sigma(t)/alpha(t)                                                    (EDM, eq. 5)
 */
@@ -210,6 +211,14 @@ static PetscErrorCode SgmSamplerComputeGrid(SgmSampler sampler)
   switch (sampler->schedule) {
   case SGM_SCHEDULE_UNIFORM:
     for (PetscInt k = 0; k <= n; k++) tg[k] = sde->T + (sde->eps - sde->T) * ((PetscReal)k / n);
+    tg[n] = sde->eps;
+    break;
+  case SGM_SCHEDULE_QUADRATIC:
+    for (PetscInt k = 0; k <= n; k++) {
+      PetscReal r = PetscSqrtReal(sde->T) + (PetscSqrtReal(sde->eps) - PetscSqrtReal(sde->T)) * ((PetscReal)k / n);
+      tg[k]       = r * r;
+    }
+    tg[0] = sde->T;
     tg[n] = sde->eps;
     break;
   case SGM_SCHEDULE_LOGSNR: {
