@@ -6,3 +6,4 @@
 #include <sgmsde.h>
 #include <sgmscore.h>
 #include <sgmsampler.h>
+#include <sgmnet.h>

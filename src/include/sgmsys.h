@@ -48,7 +48,11 @@ typedef enum {
   SGM_STREAM_SDE     = 1, /* Brownian increments of the reverse SDE */
   SGM_STREAM_SAMPLER = 2, /* extra noise used inside a step (correctors, churn, ...), counters from 0 up;
                               the projection method (projection.c) counts down from 2^32 - 1 */
-  SGM_STREAM_BROWNIAN = 3 /* nodes of the virtual Brownian tree (adaptive samplers) */
+  SGM_STREAM_BROWNIAN = 3, /* nodes of the virtual Brownian tree (adaptive samplers) */
+  SGM_STREAM_TRAIN_NOISE = 4, /* training: the noise eps of x_t = alpha x_0 + sigma eps (index: batch position) */
+  SGM_STREAM_TRAIN_DRAW  = 5, /* training: uniforms choosing the data point, t and label dropout */
+  SGM_STREAM_TRAIN_PROBE = 6, /* training: projection vectors of sliced score matching */
+  SGM_STREAM_NET_INIT    = 7  /* initial network weights (step 0) and Fourier frequencies (step 1) */
 } SgmStream;
 
 PETSC_EXTERN void           SgmPhilox4x32(const uint32_t[4], const uint32_t[2], uint32_t[4]);
@@ -56,3 +60,4 @@ PETSC_EXTERN PetscErrorCode SgmRandomNormalBatch(uint64_t, SgmStream, PetscInt, 
 PETSC_EXTERN PetscErrorCode SgmBrownianTreeBatch(uint64_t, const SgmBatch *, PetscReal, PetscInt, PetscReal, PetscReal[], PetscReal[]);
 PETSC_EXTERN void           SgmBrownianTreeValue(uint64_t, PetscInt, PetscInt, PetscReal, PetscInt, PetscReal, PetscReal[], PetscReal[]);
 PETSC_EXTERN void           SgmRandomNormalSample(uint64_t, SgmStream, PetscInt, PetscInt, PetscInt, PetscScalar *);
+PETSC_EXTERN void           SgmRandomUniformSample(uint64_t, SgmStream, PetscInt, PetscInt, PetscInt, PetscReal *);

@@ -2,7 +2,7 @@
 #include <sgm.h>
 #include <sgmconf.h>
 
-PetscClassId  SGM_SDE_CLASSID, SGM_SCORE_CLASSID, SGM_SAMPLER_CLASSID;
+PetscClassId  SGM_SDE_CLASSID, SGM_SCORE_CLASSID, SGM_SAMPLER_CLASSID, SGM_NET_CLASSID;
 PetscLogEvent SGM_ScoreEval, SGM_Noise, SGM_Step, SGM_HDF5Write, SGM_HDF5Read;
 
 static PetscBool SgmPackageInitialized = PETSC_FALSE;
@@ -30,6 +30,7 @@ PetscErrorCode SgmInitializePackage(void)
   PetscCall(PetscClassIdRegister("SgmSDE", &SGM_SDE_CLASSID));
   PetscCall(PetscClassIdRegister("SgmScore", &SGM_SCORE_CLASSID));
   PetscCall(PetscClassIdRegister("SgmSampler", &SGM_SAMPLER_CLASSID));
+  PetscCall(PetscClassIdRegister("SgmNet", &SGM_NET_CLASSID));
   PetscCall(PetscLogEventRegister("SgmScoreEval", SGM_SCORE_CLASSID, &SGM_ScoreEval));
   PetscCall(PetscLogEventRegister("SgmNoise", SGM_SAMPLER_CLASSID, &SGM_Noise));
   PetscCall(PetscLogEventRegister("SgmStep", SGM_SAMPLER_CLASSID, &SGM_Step));

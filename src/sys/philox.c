@@ -120,3 +120,20 @@ PetscErrorCode SgmRandomNormalBatch(uint64_t seed, SgmStream stream, PetscInt st
   PetscCall(PetscLogEventEnd(SGM_Noise, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* n uniform variates in (0, 1) for one index: u[2j], u[2j+1] from the Philox block with counter
+   (j, step, index, stream), 52 random bits each.  Use a stream of its own: the normal variates of
+   the same counters are functions of the same bits. */
+void SgmRandomUniformSample(uint64_t seed, SgmStream stream, PetscInt step, PetscInt index, PetscInt n, PetscReal *u)
+{
+  const uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
+  const uint64_t idx    = (uint64_t)index;
+
+  for (PetscInt j = 0; 2 * j < n; j++) {
+    const uint32_t c[4] = {(uint32_t)j, (uint32_t)step, (uint32_t)idx, (uint32_t)(idx >> 32) ^ ((uint32_t)stream << 24)};
+    uint32_t       o[4];
+    SgmPhilox4x32(c, key, o);
+    u[2 * j] = Uniform52(o[0], o[1]);
+    if (2 * j + 1 < n) u[2 * j + 1] = Uniform52(o[2], o[3]);
+  }
+}
