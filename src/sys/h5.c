@@ -217,21 +217,24 @@ PetscErrorCode SgmH5AttrGetString(MPI_Comm comm, hid_t obj, const char name[], c
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* This rank's rows of a dataset [N,d] into X (the batch layout); collective. */
+/* This rank's rows of a dataset [N,d] into X (the batch layout); collective.  With d = 1 a
+   one-dimensional dataset [N] is read too (e.g. /labels). */
 PetscErrorCode SgmH5ReadBatch(hid_t file, const char name[], const SgmBatch *b, Vec X)
 {
   hid_t        dset, fspace, mspace, dxpl;
-  hsize_t      dims[2], start[2] = {(hsize_t)b->rstart, 0}, count[2] = {(hsize_t)b->n, (hsize_t)b->d};
+  hsize_t      dims[2] = {0, 1}, start[2] = {(hsize_t)b->rstart, 0}, count[2] = {(hsize_t)b->n, (hsize_t)b->d};
+  int          rank;
   PetscScalar *x;
 
   PetscFunctionBegin;
   PetscCheck(H5Lexists(file, name, H5P_DEFAULT) > 0, b->comm, PETSC_ERR_FILE_UNEXPECTED, "The HDF5 file has no dataset '%s'", name);
   PetscCallHDF5(dset = H5Dopen2(file, name, H5P_DEFAULT));
   PetscCallHDF5(fspace = H5Dget_space(dset));
-  PetscCheck(H5Sget_simple_extent_ndims(fspace) == 2, b->comm, PETSC_ERR_FILE_UNEXPECTED, "The dataset '%s' is not two-dimensional", name);
+  rank = H5Sget_simple_extent_ndims(fspace);
+  PetscCheck(rank == 2 || (rank == 1 && b->d == 1), b->comm, PETSC_ERR_FILE_UNEXPECTED, "The dataset '%s' is not two-dimensional", name);
   PetscCallHDF5(H5Sget_simple_extent_dims(fspace, dims, NULL));
   PetscCheck(dims[0] == (hsize_t)b->N && dims[1] == (hsize_t)b->d, b->comm, PETSC_ERR_FILE_UNEXPECTED, "The dataset '%s' has shape [%d,%d]; expected [%" PetscInt_FMT ",%" PetscInt_FMT "]", name, (int)dims[0], (int)dims[1], b->N, b->d);
-  PetscCallHDF5(mspace = H5Screate_simple(2, count, NULL));
+  PetscCallHDF5(mspace = H5Screate_simple(rank, count, NULL));
   if (b->n) PetscCallHDF5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
   else {
     PetscCallHDF5(H5Sselect_none(fspace));

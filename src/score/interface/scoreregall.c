@@ -1,8 +1,10 @@
 #include <sgm/private/scoreimpl.h>
+#include <sgmtrain.h>
 
 PETSC_INTERN PetscErrorCode SgmScoreCreate_Gaussian(SgmScore);
 PETSC_INTERN PetscErrorCode SgmScoreCreate_GMM(SgmScore);
 PETSC_INTERN PetscErrorCode SgmScoreCreate_Posterior(SgmScore);
+PETSC_INTERN PetscErrorCode SgmScoreCreate_MLP(SgmScore);
 
 PETSC_INTERN PetscErrorCode SgmScoreRegisterAll(void)
 {
@@ -10,5 +12,6 @@ PETSC_INTERN PetscErrorCode SgmScoreRegisterAll(void)
   PetscCall(PetscFunctionListAdd(&SgmScoreList, SGMSCOREGAUSSIAN, SgmScoreCreate_Gaussian));
   PetscCall(PetscFunctionListAdd(&SgmScoreList, SGMSCOREGMM, SgmScoreCreate_GMM));
   PetscCall(PetscFunctionListAdd(&SgmScoreList, SGMSCOREPOSTERIOR, SgmScoreCreate_Posterior));
+  PetscCall(PetscFunctionListAdd(&SgmScoreList, SGMSCOREMLP, SgmScoreCreate_MLP));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

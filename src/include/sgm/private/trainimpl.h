@@ -1,0 +1,48 @@
+#pragma once
+
+#include <sgmtrain.h>
+#include <petsc/private/petscimpl.h>
+
+typedef struct _SgmTrainerOps *SgmTrainerOps;
+struct _SgmTrainerOps {
+  PetscErrorCode (*dummy)(SgmTrainer);
+};
+
+struct _p_SgmTrainer {
+  PETSCHEADER(struct _SgmTrainerOps);
+  SgmNet            net;
+  SgmSDE            sde;
+  SgmScore          target; /* the known score of the esm loss (options -target_...) */
+  /* data, replicated on every rank after a parallel read */
+  char              datafile[PETSC_MAX_PATH_LEN];
+  PetscInt          N, d, nclasses; /* nclasses: max label + 1, 0 without /labels */
+  PetscReal        *data;
+  PetscInt         *labels;
+  PetscBool         conditional; /* train with labels (class embedding, label dropout) */
+  /* the loss */
+  SgmLossType       loss;
+  SgmTrainWeighting weighting;
+  PetscReal         teps;        /* t ~ U(teps, T) */
+  PetscInt          nprobe;      /* ssm probes per sample */
+  PetscBool         gaussprobe;  /* ssm probes Gaussian (default Rademacher) */
+  PetscReal         uncondprob;  /* label dropout probability */
+  /* the optimiser */
+  PetscInt          B, steps, warmup, logevery, ckptevery;
+  PetscReal         lr, beta1, beta2, adameps, clip, emadecay;
+  PetscInt64        seed;
+  PetscInt          P;
+  PetscReal        *theta, *m, *v, *ema, *gbuf; /* gbuf: [P + 1], the gradient and the loss */
+  PetscInt          step;                        /* steps done */
+  PetscReal        *losshist;                    /* [steps] minibatch loss of every step */
+  PetscReal         emaloss;
+  PetscBool         interrupted;
+  PetscInt          sigstep; /* test hook -train_test_signal_step */
+  char              ckptfile[PETSC_MAX_PATH_LEN];
+  /* per-rank minibatch work space */
+  SgmBatch          batch;
+  PetscReal        *xt, *eps, *tt, *alpha, *sigma, *w, *starget, *probes;
+  PetscInt         *lab;
+  PetscBool         setupcalled;
+};
+
+PETSC_INTERN PetscErrorCode SgmTrainerComputeGradient_Private(SgmTrainer, PetscInt, PetscReal *);

@@ -1,0 +1,220 @@
+/*
+  The score of a trained network (`sgm train`): -score_type mlp -score_file model.h5.
+  The file's /model group (EMA weights; /model_raw with -mlp_weights raw) is loaded by SgmNetLoad on
+  every rank.  The network was trained for one forward SDE: the file's /train/sde_check table
+  (t, alpha(t), sigma(t)) must match the SDE this score is diffused by, else sampling would use the
+  network at noise levels it was not trained for.  Class-conditional networks give guidance its
+  conditional score (ops->conditional: the same network with label y; the unconditional score uses
+  the null label).
+*/
+#include <sgm/private/scoreimpl.h>
+#include <sgmtrain.h>
+#include <sgmio.h>
+
+typedef enum {
+  SGM_MLP_WEIGHTS_EMA,
+  SGM_MLP_WEIGHTS_RAW
+} SgmMLPWeights;
+static const char *const SgmMLPWeightsTypes[] = {"ema", "raw", "SgmMLPWeights", "SGM_MLP_WEIGHTS_", NULL};
+
+typedef struct {
+  char          file[PETSC_MAX_PATH_LEN];
+  SgmMLPWeights weights;
+  SgmNet        net;
+  PetscInt      label; /* -1: the null label (unconditional) */
+  PetscInt      nwork;
+  PetscReal    *tt, *al, *si, *sw;
+  PetscInt     *lab;
+} SgmScore_MLP;
+
+static PetscErrorCode SgmScoreSetFromOptions_MLP(SgmScore score, PetscOptionItems *PetscOptionsObject)
+{
+  SgmScore_MLP *ml = (SgmScore_MLP *)score->data;
+
+  PetscFunctionBegin;
+  PetscOptionsHeadBegin(PetscOptionsObject, "Trained network (mlp) score options");
+  PetscCall(PetscOptionsString("-score_file", "HDF5 model file written by `sgm train`", "", ml->file, ml->file, sizeof(ml->file), NULL));
+  PetscCall(PetscOptionsEnum("-mlp_weights", "Weights to sample with: ema (the moving average, /model) or raw (the optimiser's, /model_raw)", "", SgmMLPWeightsTypes, (PetscEnum)ml->weights, (PetscEnum *)&ml->weights, NULL));
+  PetscOptionsHeadEnd();
+  if (ml->net) PetscCall(SgmNetDestroy(&ml->net)); /* reload at set-up */
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The SDE of the training run against this score's */
+static PetscErrorCode CheckSDE(SgmScore score, hid_t file)
+{
+  SgmScore_MLP *ml   = (SgmScore_MLP *)score->data;
+  MPI_Comm      comm = PetscObjectComm((PetscObject)score);
+  PetscInt      dims[2];
+  PetscReal    *tab;
+  hsize_t       h[2];
+  hid_t         dset;
+
+  PetscFunctionBegin;
+  PetscCall(SgmH5DatasetShape(comm, file, "train/sde_check", 2, dims));
+  PetscCheck(dims[1] == 3 && dims[0] > 0, comm, PETSC_ERR_USER_INPUT, "'%s': /train/sde_check must have 3 columns (t, alpha, sigma)", ml->file);
+  PetscCall(PetscMalloc1(dims[0] * 3, &tab));
+  h[0] = (hsize_t)dims[0];
+  h[1] = 3;
+  PetscCallHDF5(dset = H5Dopen2(file, "train/sde_check", H5P_DEFAULT));
+  PetscCallHDF5(H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, tab));
+  PetscCallHDF5(H5Dclose(dset));
+  (void)h;
+  for (PetscInt i = 0; i < dims[0]; i++) {
+    PetscReal a, s;
+    PetscCall(SgmSDEMarginal(score->sde, tab[3 * i], &a, &s));
+    PetscCheck(PetscAbsReal(a - tab[3 * i + 1]) <= 1e-10 * PetscAbsReal(a) + 1e-300 && PetscAbsReal(s - tab[3 * i + 2]) <= 1e-10 * PetscAbsReal(s) + 1e-300, comm, PETSC_ERR_USER_INPUT,
+               "The network in '%s' was trained with another forward SDE (at t = %g it has alpha %g, sigma %g; the -sde_ options give %g, %g): sample with the -sde_ options of the training run (attributes sde_* of the file)", ml->file, (double)tab[3 * i], (double)tab[3 * i + 1], (double)tab[3 * i + 2], (double)a, (double)s);
+  }
+  PetscCall(PetscFree(tab));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmScoreSetUp_MLP(SgmScore score)
+{
+  SgmScore_MLP *ml   = (SgmScore_MLP *)score->data;
+  MPI_Comm      comm = PetscObjectComm((PetscObject)score);
+  hid_t         file, g;
+  const char   *group = ml->weights == SGM_MLP_WEIGHTS_EMA ? "model" : "model_raw";
+
+  PetscFunctionBegin;
+  if (!ml->net) {
+    PetscCheck(ml->file[0], comm, PETSC_ERR_USER_INPUT, "The mlp score needs a model file: give -score_file model.h5 (written by `sgm train`)");
+    PetscCall(SgmH5OpenParallel(comm, ml->file, &file));
+    PetscCheck(H5Lexists(file, group, H5P_DEFAULT) > 0, comm, PETSC_ERR_USER_INPUT, "'%s' has no group /%s: it is not a model file of `sgm train`", ml->file, group);
+    PetscCall(CheckSDE(score, file));
+    PetscCall(SgmNetCreate(comm, &ml->net));
+    PetscCallHDF5(g = H5Gopen2(file, group, H5P_DEFAULT));
+    PetscCall(SgmNetLoad(ml->net, g));
+    PetscCallHDF5(H5Gclose(g));
+    PetscCallHDF5(H5Fclose(file));
+  }
+  PetscCall(SgmNetGetDimension(ml->net, &score->dim));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode Work(SgmScore score, PetscReal t, PetscInt n)
+{
+  SgmScore_MLP *ml = (SgmScore_MLP *)score->data;
+  PetscReal     a, s;
+
+  PetscFunctionBegin;
+  if (n > ml->nwork) {
+    PetscCall(PetscFree5(ml->tt, ml->al, ml->si, ml->lab, ml->sw));
+    PetscCall(PetscMalloc5(n, &ml->tt, n, &ml->al, n, &ml->si, n, &ml->lab, n * score->dim, &ml->sw));
+    ml->nwork = n;
+  }
+  PetscCall(SgmSDEMarginal(score->sde, t, &a, &s));
+  for (PetscInt i = 0; i < n; i++) {
+    ml->tt[i]  = t;
+    ml->al[i]  = a;
+    ml->si[i]  = s;
+    ml->lab[i] = ml->label;
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmScoreApply_MLP(SgmScore score, PetscReal t, PetscInt n, const PetscScalar *x, PetscScalar *s)
+{
+  SgmScore_MLP *ml = (SgmScore_MLP *)score->data;
+
+  PetscFunctionBegin;
+  if (!n) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(Work(score, t, n));
+  PetscCall(SgmNetScore(ml->net, n, x, ml->tt, ml->al, ml->si, ml->lab, s));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmScoreJacobianVector_MLP(SgmScore score, PetscReal t, PetscInt n, const PetscScalar *x, const PetscScalar *v, PetscScalar *jv)
+{
+  SgmScore_MLP *ml = (SgmScore_MLP *)score->data;
+
+  PetscFunctionBegin;
+  if (!n) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(Work(score, t, n));
+  PetscCall(SgmNetScoreJacobianVector(ml->net, n, x, ml->tt, ml->al, ml->si, ml->lab, v, ml->sw, jv));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmScoreDivergence_MLP(SgmScore score, PetscReal t, PetscInt n, const PetscScalar *x, PetscReal *div)
+{
+  SgmScore_MLP *ml = (SgmScore_MLP *)score->data;
+
+  PetscFunctionBegin;
+  if (!n) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(Work(score, t, n));
+  PetscCall(SgmNetScoreDivergence(ml->net, n, x, ml->tt, ml->al, ml->si, ml->lab, NULL, div));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmScoreConditional_MLP(SgmScore score, PetscInt y, SgmScore *cond)
+{
+  SgmScore_MLP *ml = (SgmScore_MLP *)score->data, *cm;
+  PetscInt      nc;
+
+  PetscFunctionBegin;
+  PetscCall(SgmNetGetNumClasses(ml->net, &nc));
+  PetscCheck(nc > 0, PetscObjectComm((PetscObject)score), PETSC_ERR_USER_INPUT, "-class %" PetscInt_FMT ": the network in '%s' is not class-conditional (train it with -train_conditional)", y, ml->file);
+  PetscCheck(y < nc, PetscObjectComm((PetscObject)score), PETSC_ERR_USER_INPUT, "-class %" PetscInt_FMT ": the network in '%s' knows classes 0 .. %" PetscInt_FMT, y, ml->file, nc - 1);
+  PetscCall(SgmScoreCreate(PetscObjectComm((PetscObject)score), cond));
+  PetscCall(SgmScoreSetType(*cond, SGMSCOREMLP));
+  cm = (SgmScore_MLP *)(*cond)->data;
+  PetscCall(PetscObjectReference((PetscObject)ml->net));
+  cm->net   = ml->net;
+  cm->label = y;
+  PetscCall(PetscStrncpy(cm->file, ml->file, sizeof(cm->file)));
+  cm->weights = ml->weights;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmScoreView_MLP(SgmScore score, PetscViewer viewer)
+{
+  SgmScore_MLP *ml = (SgmScore_MLP *)score->data;
+
+  PetscFunctionBegin;
+  PetscCall(PetscViewerASCIIPrintf(viewer, "network from %s (%s weights)%s\n", ml->file, SgmMLPWeightsTypes[ml->weights], ml->label >= 0 ? ", class-conditional" : ""));
+  if (ml->label >= 0) PetscCall(PetscViewerASCIIPrintf(viewer, "label %" PetscInt_FMT "\n", ml->label));
+  if (ml->net) PetscCall(SgmNetView(ml->net, viewer));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmScoreWriteAttributes_MLP(SgmScore score, hid_t file)
+{
+  SgmScore_MLP *ml = (SgmScore_MLP *)score->data;
+
+  PetscFunctionBegin;
+  PetscCall(SgmH5AttrString(file, "score_file", ml->file));
+  PetscCall(SgmH5AttrString(file, "mlp_weights", SgmMLPWeightsTypes[ml->weights]));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmScoreDestroy_MLP(SgmScore score)
+{
+  SgmScore_MLP *ml = (SgmScore_MLP *)score->data;
+
+  PetscFunctionBegin;
+  PetscCall(SgmNetDestroy(&ml->net));
+  PetscCall(PetscFree5(ml->tt, ml->al, ml->si, ml->lab, ml->sw));
+  PetscCall(PetscFree(score->data));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PETSC_INTERN PetscErrorCode SgmScoreCreate_MLP(SgmScore score)
+{
+  SgmScore_MLP *ml;
+
+  PetscFunctionBegin;
+  PetscCall(PetscNew(&ml));
+  ml->label                  = -1;
+  score->data                = ml;
+  score->ops->setfromoptions = SgmScoreSetFromOptions_MLP;
+  score->ops->setup          = SgmScoreSetUp_MLP;
+  score->ops->apply          = SgmScoreApply_MLP;
+  score->ops->jvp            = SgmScoreJacobianVector_MLP;
+  score->ops->divergence     = SgmScoreDivergence_MLP;
+  score->ops->conditional    = SgmScoreConditional_MLP;
+  score->ops->view           = SgmScoreView_MLP;
+  score->ops->attributes     = SgmScoreWriteAttributes_MLP;
+  score->ops->destroy        = SgmScoreDestroy_MLP;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -1,0 +1,464 @@
+/*
+  The trainer (sgmtrain.h): minibatches drawn from the counter-based generator, the loss gradient of
+  each rank's share, one MPI_Allreduce per step, Adam with linear warm-up, clipping of the global
+  gradient norm, EMA of the weights.  Model files and checkpoints: trainio.c.
+*/
+#include <sgm/private/trainimpl.h>
+#include <sgmio.h>
+#include <sgmsampler.h>
+#include <signal.h>
+
+PetscClassId       SGM_TRAINER_CLASSID;
+static PetscLogEvent SGM_TrainGrad, SGM_TrainAllreduce, SGM_TrainUpdate;
+const char *const  SgmTrainWeightings[] = {"default", "none", "sigma2", "likelihood", "SgmTrainWeighting", "SGM_TRAIN_WEIGHT_", NULL};
+
+static PetscErrorCode SgmTrainerInitializePackage(void)
+{
+  static PetscBool done = PETSC_FALSE;
+
+  PetscFunctionBegin;
+  if (done) PetscFunctionReturn(PETSC_SUCCESS);
+  done = PETSC_TRUE;
+  PetscCall(SgmInitializePackage());
+  PetscCall(PetscClassIdRegister("SgmTrainer", &SGM_TRAINER_CLASSID));
+  PetscCall(PetscLogEventRegister("SgmTrainGrad", SGM_TRAINER_CLASSID, &SGM_TrainGrad));
+  PetscCall(PetscLogEventRegister("SgmTrainAllred", SGM_TRAINER_CLASSID, &SGM_TrainAllreduce));
+  PetscCall(PetscLogEventRegister("SgmTrainUpdate", SGM_TRAINER_CLASSID, &SGM_TrainUpdate));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmTrainerCreate(MPI_Comm comm, SgmTrainer *tr)
+{
+  SgmTrainer t;
+
+  PetscFunctionBegin;
+  PetscValidPointer(tr, 2);
+  PetscCall(SgmTrainerInitializePackage());
+  PetscCall(PetscHeaderCreate(t, SGM_TRAINER_CLASSID, "SgmTrainer", "Score network trainer", "SgmTrainer", comm, SgmTrainerDestroy, SgmTrainerView));
+  PetscCall(PetscStrncpy(t->datafile, "", sizeof(t->datafile)));
+  t->loss       = SGM_LOSS_DSM;
+  t->weighting  = SGM_TRAIN_WEIGHT_DEFAULT;
+  t->teps       = -1;
+  t->nprobe     = 1;
+  t->uncondprob = 0.1;
+  t->B          = 256;
+  t->steps      = 1000;
+  t->warmup     = 100;
+  t->logevery   = 100;
+  t->ckptevery  = 0;
+  t->lr         = 1e-3;
+  t->beta1      = 0.9;
+  t->beta2      = 0.999;
+  t->adameps    = 1e-8;
+  t->clip       = 1.0;
+  t->emadecay   = 0.999;
+  t->seed       = 1;
+  t->sigstep    = -1;
+  PetscCall(SgmNetCreate(comm, &t->net));
+  PetscCall(SgmSDECreate(comm, &t->sde));
+  *tr = t;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmTrainerSetFromOptions(SgmTrainer tr)
+{
+  PetscBool set, help;
+
+  PetscFunctionBegin;
+  PetscValidHeaderSpecific(tr, SGM_TRAINER_CLASSID, 1);
+  PetscObjectOptionsBegin((PetscObject)tr);
+  PetscCall(PetscOptionsString("-train_data", "HDF5 file with the training data /data [N,d] and optional /labels [N]", "SgmTrainerSetUp", tr->datafile, tr->datafile, sizeof(tr->datafile), NULL));
+  PetscCall(PetscOptionsEnum("-train_loss", "Training loss: simple (DDPM), dsm (denoising), esm (explicit, against -target_score_type), ssm/ssmvr (sliced), ism (implicit, exact divergence)", "SgmNetLoss", SgmLossTypes, (PetscEnum)tr->loss, (PetscEnum *)&tr->loss, NULL));
+  PetscCall(PetscOptionsEnum("-train_weighting", "lambda(t) of the score losses: default (simple: 1, others: sigma^2), none, sigma2, likelihood (g^2)", "", SgmTrainWeightings, (PetscEnum)tr->weighting, (PetscEnum *)&tr->weighting, NULL));
+  PetscCall(PetscOptionsReal("-train_t_eps", "Smallest training time: t ~ U(t_eps, T) (default: -sde_eps)", "", tr->teps, &tr->teps, NULL));
+  PetscCall(PetscOptionsInt("-train_ssm_probes", "Projection vectors per sample of the sliced losses", "", tr->nprobe, &tr->nprobe, NULL));
+  PetscCall(PetscOptionsBool("-train_ssm_gaussian", "Gaussian projection vectors for ssm (default: Rademacher)", "", tr->gaussprobe, &tr->gaussprobe, NULL));
+  PetscCall(PetscOptionsBool("-train_conditional", "Class-conditional training on /labels (class embedding with label dropout)", "", tr->conditional, &tr->conditional, NULL));
+  PetscCall(PetscOptionsReal("-train_uncond_prob", "Label dropout: probability that a sample is trained with the null label (classifier-free guidance)", "", tr->uncondprob, &tr->uncondprob, NULL));
+  PetscCall(PetscOptionsInt("-train_batch", "Global minibatch size (shared by the ranks)", "", tr->B, &tr->B, NULL));
+  PetscCall(PetscOptionsInt("-train_steps", "Number of optimiser steps (in total, also after -restart)", "", tr->steps, &tr->steps, NULL));
+  PetscCall(PetscOptionsReal("-train_lr", "Adam learning rate", "", tr->lr, &tr->lr, NULL));
+  PetscCall(PetscOptionsInt("-train_warmup", "Steps of linear learning-rate warm-up", "", tr->warmup, &tr->warmup, NULL));
+  PetscCall(PetscOptionsReal("-train_beta1", "Adam beta1", "", tr->beta1, &tr->beta1, NULL));
+  PetscCall(PetscOptionsReal("-train_beta2", "Adam beta2", "", tr->beta2, &tr->beta2, NULL));
+  PetscCall(PetscOptionsReal("-train_adam_eps", "Adam epsilon", "", tr->adameps, &tr->adameps, NULL));
+  PetscCall(PetscOptionsReal("-train_clip", "Clip the gradient to this global 2-norm (0: no clipping)", "", tr->clip, &tr->clip, NULL));
+  PetscCall(PetscOptionsReal("-train_ema", "Decay of the exponential moving average of the weights (0: none)", "", tr->emadecay, &tr->emadecay, NULL));
+  {
+    PetscInt seed = (PetscInt)tr->seed;
+    PetscCall(PetscOptionsInt("-train_seed", "Seed of the minibatches and of the initial weights (same seed, same training on any number of ranks up to rounding)", "", seed, &seed, &set));
+    PetscCheck(!set || seed >= 0, PetscObjectComm((PetscObject)tr), PETSC_ERR_USER_INPUT, "-train_seed must be a non-negative integer; got %" PetscInt_FMT, seed);
+    tr->seed = seed;
+  }
+  PetscCall(PetscOptionsInt("-train_log_every", "Print a progress line every this many steps (0: never)", "", tr->logevery, &tr->logevery, NULL));
+  PetscCall(PetscOptionsInt("-train_checkpoint_every", "Write the checkpoint every this many steps (0: only at the end and on SIGTERM/SIGUSR1)", "", tr->ckptevery, &tr->ckptevery, NULL));
+  PetscCall(PetscOptionsInt("-train_test_signal_step", "Testing: rank 0 sends itself SIGTERM after this step (regression/train)", "", tr->sigstep, &tr->sigstep, NULL));
+  PetscCall(PetscOptionsHasHelp(NULL, &help));
+  PetscOptionsEnd();
+  PetscCall(SgmSDESetFromOptions(tr->sde));
+  PetscCall(SgmNetSetFromOptions(tr->net));
+  if (tr->loss == SGM_LOSS_ESM || help) {
+    if (!tr->target) {
+      PetscCall(SgmScoreCreate(PetscObjectComm((PetscObject)tr), &tr->target));
+      PetscCall(PetscObjectSetOptionsPrefix((PetscObject)tr->target, "target_"));
+      PetscCall(SgmScoreSetSDE(tr->target, tr->sde));
+    }
+    PetscCall(SgmScoreSetFromOptions(tr->target));
+  }
+  tr->setupcalled = PETSC_FALSE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Read /data (and /labels) in parallel, each rank a block of rows, then share the whole set. */
+static PetscErrorCode SgmTrainerLoadData(SgmTrainer tr)
+{
+  MPI_Comm    comm = PetscObjectComm((PetscObject)tr);
+  hid_t       file;
+  PetscInt    dims[2];
+  SgmBatch    b;
+  Vec         X;
+  PetscMPIInt size, *counts, *displs;
+  const PetscScalar *x;
+
+  PetscFunctionBegin;
+  PetscCheck(tr->datafile[0], comm, PETSC_ERR_USER_INPUT, "No training data: give -train_data FILE.h5 with a dataset /data [N,d] (e.g. made by `sgm data`)");
+  PetscCall(SgmH5OpenParallel(comm, tr->datafile, &file));
+  PetscCall(SgmH5DatasetShape(comm, file, "data", 2, dims));
+  PetscCheck(dims[0] > 0 && dims[1] > 0, comm, PETSC_ERR_USER_INPUT, "The dataset /data of '%s' is empty (%" PetscInt_FMT " x %" PetscInt_FMT ")", tr->datafile, dims[0], dims[1]);
+  tr->N = dims[0];
+  tr->d = dims[1];
+  PetscCallMPI(MPI_Comm_size(comm, &size));
+  PetscCall(PetscMalloc2(size, &counts, size, &displs));
+  PetscCall(PetscMalloc1(tr->N * tr->d, &tr->data));
+  for (int pass = 0; pass < 2; pass++) {
+    PetscInt dd = pass ? 1 : tr->d;
+    if (pass) { /* /labels [N], optional */
+      htri_t has = H5Lexists(file, "labels", H5P_DEFAULT);
+      if (has <= 0) break;
+      PetscCall(SgmH5DatasetShape(comm, file, "labels", 1, dims));
+      PetscCheck(dims[0] == tr->N, comm, PETSC_ERR_USER_INPUT, "/labels of '%s' has %" PetscInt_FMT " entries but /data has %" PetscInt_FMT " rows", tr->datafile, dims[0], tr->N);
+    }
+    PetscCall(SgmBatchCreate(comm, tr->N, dd, &b));
+    PetscCall(SgmBatchCreateVec(&b, &X));
+    PetscCall(SgmH5ReadBatch(file, pass ? "labels" : "data", &b, X));
+    {
+      PetscMPIInt mine = (PetscMPIInt)(b.n * dd), start = (PetscMPIInt)(b.rstart * dd);
+      PetscCallMPI(MPI_Allgather(&mine, 1, MPI_INT, counts, 1, MPI_INT, comm));
+      PetscCallMPI(MPI_Allgather(&start, 1, MPI_INT, displs, 1, MPI_INT, comm));
+    }
+    PetscCall(VecGetArrayRead(X, &x));
+    if (!pass) {
+      PetscCallMPI(MPI_Allgatherv(x, counts[0] >= 0 ? (PetscMPIInt)(b.n * dd) : 0, MPIU_REAL, tr->data, counts, displs, MPIU_REAL, comm));
+    } else {
+      PetscReal *lv;
+      PetscCall(PetscMalloc1(tr->N, &lv));
+      PetscCallMPI(MPI_Allgatherv(x, (PetscMPIInt)b.n, MPIU_REAL, lv, counts, displs, MPIU_REAL, comm));
+      PetscCall(PetscMalloc1(tr->N, &tr->labels));
+      tr->nclasses = 0;
+      for (PetscInt i = 0; i < tr->N; i++) {
+        PetscCheck(lv[i] >= 0 && lv[i] == PetscFloorReal(lv[i]) && lv[i] < 1e6, comm, PETSC_ERR_USER_INPUT, "/labels of '%s' must be integers 0, 1, ...; entry %" PetscInt_FMT " is %g", tr->datafile, i, (double)lv[i]);
+        tr->labels[i]  = (PetscInt)lv[i];
+        tr->nclasses = PetscMax(tr->nclasses, tr->labels[i] + 1);
+      }
+      PetscCall(PetscFree(lv));
+    }
+    PetscCall(VecRestoreArrayRead(X, &x));
+    PetscCall(VecDestroy(&X));
+  }
+  PetscCall(PetscFree2(counts, displs));
+  PetscCallHDF5(H5Fclose(file));
+  for (PetscInt i = 0; i < tr->N * tr->d; i++) PetscCheck(PetscIsNormalReal(tr->data[i]) || tr->data[i] == 0, comm, PETSC_ERR_USER_INPUT, "/data of '%s' has a non-finite value in row %" PetscInt_FMT, tr->datafile, i / tr->d);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmTrainerSetUp(SgmTrainer tr)
+{
+  MPI_Comm  comm = PetscObjectComm((PetscObject)tr);
+  PetscReal T, eps, *th;
+  PetscInt  n, nc;
+
+  PetscFunctionBegin;
+  PetscValidHeaderSpecific(tr, SGM_TRAINER_CLASSID, 1);
+  if (tr->setupcalled) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCheck(tr->B > 0, comm, PETSC_ERR_USER_INPUT, "-train_batch must be positive; got %" PetscInt_FMT, tr->B);
+  PetscCheck(tr->steps >= 0, comm, PETSC_ERR_USER_INPUT, "-train_steps must be >= 0; got %" PetscInt_FMT, tr->steps);
+  PetscCheck(tr->lr > 0 && PetscIsNormalReal(tr->lr), comm, PETSC_ERR_USER_INPUT, "-train_lr must be a positive number; got %g", (double)tr->lr);
+  PetscCheck(tr->warmup >= 0, comm, PETSC_ERR_USER_INPUT, "-train_warmup must be >= 0; got %" PetscInt_FMT, tr->warmup);
+  PetscCheck(tr->beta1 >= 0 && tr->beta1 < 1 && tr->beta2 >= 0 && tr->beta2 < 1, comm, PETSC_ERR_USER_INPUT, "-train_beta1 and -train_beta2 must lie in [0, 1); got %g, %g", (double)tr->beta1, (double)tr->beta2);
+  PetscCheck(tr->emadecay >= 0 && tr->emadecay < 1, comm, PETSC_ERR_USER_INPUT, "-train_ema must lie in [0, 1); got %g", (double)tr->emadecay);
+  PetscCheck(tr->clip >= 0, comm, PETSC_ERR_USER_INPUT, "-train_clip must be >= 0; got %g", (double)tr->clip);
+  PetscCheck(tr->uncondprob >= 0 && tr->uncondprob <= 1, comm, PETSC_ERR_USER_INPUT, "-train_uncond_prob must lie in [0, 1]; got %g", (double)tr->uncondprob);
+  PetscCheck(tr->nprobe > 0, comm, PETSC_ERR_USER_INPUT, "-train_ssm_probes must be positive; got %" PetscInt_FMT, tr->nprobe);
+  PetscCall(SgmSDESetUp(tr->sde));
+  PetscCall(SgmSDEGetInterval(tr->sde, &eps, &T));
+  if (tr->teps < 0) tr->teps = eps;
+  PetscCheck(tr->teps > 0 && tr->teps < T, comm, PETSC_ERR_USER_INPUT, "-train_t_eps must lie in (0, T = %g); got %g (sigma(0) = 0 makes the losses singular)", (double)T, (double)tr->teps);
+  PetscCall(SgmTrainerLoadData(tr));
+  if (tr->conditional) {
+    PetscCheck(tr->labels, comm, PETSC_ERR_USER_INPUT, "-train_conditional needs labels: '%s' has no /labels dataset", tr->datafile);
+    PetscCall(SgmNetGetNumClasses(tr->net, &nc));
+    if (nc == 0) PetscCall(SgmNetSetNumClasses(tr->net, tr->nclasses));
+    PetscCall(SgmNetGetNumClasses(tr->net, &nc));
+    PetscCheck(nc >= tr->nclasses, comm, PETSC_ERR_USER_INPUT, "-net_classes %" PetscInt_FMT " is smaller than the number of classes in /labels (%" PetscInt_FMT ")", nc, tr->nclasses);
+  }
+  if (tr->target) {
+    PetscInt dt;
+    PetscCall(SgmScoreSetUp(tr->target));
+    PetscCall(SgmScoreGetDimension(tr->target, &dt));
+    PetscCheck(dt == tr->d, comm, PETSC_ERR_USER_INPUT, "The target score of -train_loss esm has dimension %" PetscInt_FMT " but the data %" PetscInt_FMT, dt, tr->d);
+  }
+  PetscCheck(tr->loss != SGM_LOSS_ESM || tr->target, comm, PETSC_ERR_USER_INPUT, "-train_loss esm needs the exact score: give -target_score_type (e.g. gmm -target_gmm_file input/gmm8.h5)");
+  PetscCall(SgmNetSetDimension(tr->net, tr->d));
+  PetscCall(SgmNetSetUp(tr->net));
+  PetscCall(SgmNetInitialize(tr->net, (uint64_t)tr->seed));
+  PetscCall(SgmNetGetParameters(tr->net, &tr->P, &th));
+  tr->theta = th;
+  PetscCall(PetscCalloc4(tr->P, &tr->m, tr->P, &tr->v, tr->P, &tr->ema, tr->P + 1, &tr->gbuf));
+  PetscCall(PetscArraycpy(tr->ema, tr->theta, tr->P));
+  PetscCall(PetscCalloc1(PetscMax(tr->steps, 1), &tr->losshist));
+  PetscCall(SgmBatchCreate(comm, tr->B, tr->d, &tr->batch));
+  n = tr->batch.n;
+  PetscCall(PetscMalloc6(n * tr->d, &tr->xt, n * tr->d, &tr->eps, n, &tr->tt, n, &tr->alpha, n, &tr->sigma, n, &tr->w));
+  PetscCall(PetscMalloc1(n, &tr->lab));
+  if (tr->loss == SGM_LOSS_ESM) PetscCall(PetscMalloc1(n * tr->d, &tr->starget));
+  if (tr->loss == SGM_LOSS_SSM || tr->loss == SGM_LOSS_SSMVR) PetscCall(PetscMalloc1(n * tr->nprobe * tr->d, &tr->probes));
+  tr->step        = 0;
+  tr->setupcalled = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The minibatch of step k on this rank, a pure function of (seed, k, global position). */
+static PetscErrorCode SgmTrainerDrawBatch(SgmTrainer tr, PetscInt k)
+{
+  const PetscInt d = tr->d, n = tr->batch.n;
+  PetscReal      T, eps0;
+
+  PetscFunctionBegin;
+  PetscCall(SgmSDEGetInterval(tr->sde, &eps0, &T));
+  for (PetscInt i = 0; i < n; i++) {
+    const PetscInt pos = tr->batch.rstart + i;
+    PetscReal      u[3], a, s, f, g;
+    PetscInt       j;
+
+    SgmRandomUniformSample((uint64_t)tr->seed, SGM_STREAM_TRAIN_DRAW, k, pos, 3, u);
+    j = PetscMin((PetscInt)(u[0] * tr->N), tr->N - 1); /* data point, with replacement */
+    tr->tt[i] = tr->teps + (T - tr->teps) * u[1];
+    tr->lab[i] = (tr->conditional && u[2] >= tr->uncondprob) ? tr->labels[j] : -1;
+    SgmRandomNormalSample((uint64_t)tr->seed, SGM_STREAM_TRAIN_NOISE, k, pos, d, tr->eps + i * d);
+    PetscCall(SgmSDEMarginal(tr->sde, tr->tt[i], &a, &s));
+    tr->alpha[i] = a;
+    tr->sigma[i] = s;
+    for (PetscInt c = 0; c < d; c++) tr->xt[i * d + c] = a * tr->data[j * d + c] + s * tr->eps[i * d + c];
+    switch (tr->weighting) {
+    case SGM_TRAIN_WEIGHT_DEFAULT: tr->w[i] = tr->loss == SGM_LOSS_SIMPLE ? 1.0 : s * s; break;
+    case SGM_TRAIN_WEIGHT_NONE: tr->w[i] = 1.0; break;
+    case SGM_TRAIN_WEIGHT_SIGMA2: tr->w[i] = s * s; break;
+    case SGM_TRAIN_WEIGHT_LIKELIHOOD:
+      PetscCall(SgmSDECoefficients(tr->sde, tr->tt[i], &f, &g));
+      tr->w[i] = g * g;
+      break;
+    }
+    if (tr->starget) PetscCall(SgmScoreApplyArray(tr->target, tr->tt[i], 1, tr->xt + i * d, tr->starget + i * d));
+    if (tr->probes) {
+      const PetscInt np = tr->nprobe * d;
+      PetscReal     *v  = tr->probes + i * np;
+      if (tr->gaussprobe) SgmRandomNormalSample((uint64_t)tr->seed, SGM_STREAM_TRAIN_PROBE, k, pos, np, v);
+      else {
+        SgmRandomUniformSample((uint64_t)tr->seed, SGM_STREAM_TRAIN_PROBE, k, pos, np, v);
+        for (PetscInt c = 0; c < np; c++) v[c] = v[c] < 0.5 ? -1.0 : 1.0;
+      }
+    }
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* gbuf[0..P) = gradient of the mean loss over the global batch of step k, gbuf[P] = that loss. */
+PetscErrorCode SgmTrainerComputeGradient_Private(SgmTrainer tr, PetscInt k, PetscReal *loss)
+{
+  PetscReal l = 0;
+
+  PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(SGM_TrainGrad, tr, 0, 0, 0));
+  PetscCall(SgmTrainerDrawBatch(tr, k));
+  PetscCall(PetscArrayzero(tr->gbuf, tr->P + 1));
+  if (tr->batch.n > 0) PetscCall(SgmNetLoss(tr->net, tr->loss, tr->batch.n, tr->xt, tr->tt, tr->alpha, tr->sigma, tr->conditional ? tr->lab : NULL, tr->eps, tr->starget, tr->nprobe, tr->probes, tr->w, &l, tr->gbuf));
+  tr->gbuf[tr->P] = l;
+  PetscCall(PetscLogEventEnd(SGM_TrainGrad, tr, 0, 0, 0));
+  PetscCall(PetscLogEventBegin(SGM_TrainAllreduce, tr, 0, 0, 0));
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, tr->gbuf, (PetscMPIInt)(tr->P + 1), MPIU_REAL, MPI_SUM, PetscObjectComm((PetscObject)tr)));
+  PetscCall(PetscLogEventEnd(SGM_TrainAllreduce, tr, 0, 0, 0));
+  for (PetscInt p = 0; p <= tr->P; p++) tr->gbuf[p] /= tr->B;
+  *loss = tr->gbuf[tr->P];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* One Adam step (Kingma & Ba 2015, Alg. 1) with warm-up and global-norm clipping, then the EMA. */
+static PetscErrorCode SgmTrainerUpdate(SgmTrainer tr)
+{
+  const PetscInt k = tr->step + 1; /* 1-based step of Adam's bias correction */
+  PetscReal      gn = 0, scale = 1, lr, c1, c2;
+  PetscReal     *g = tr->gbuf;
+
+  PetscFunctionBegin;
+  PetscCall(PetscLogEventBegin(SGM_TrainUpdate, tr, 0, 0, 0));
+  for (PetscInt p = 0; p < tr->P; p++) gn += g[p] * g[p];
+  gn = PetscSqrtReal(gn);
+  PetscCheck(PetscIsNormalReal(gn) || gn == 0, PetscObjectComm((PetscObject)tr), PETSC_ERR_USER_INPUT, "The loss gradient at training step %" PetscInt_FMT " is not finite (loss %g): lower -train_lr, raise -train_t_eps, or check /data", k, (double)g[tr->P]);
+  if (tr->clip > 0 && gn > tr->clip) scale = tr->clip / gn;
+  lr = tr->lr * (tr->warmup > 0 ? PetscMin(1.0, (PetscReal)k / tr->warmup) : 1.0);
+  c1 = 1 - PetscPowRealInt(tr->beta1, k);
+  c2 = 1 - PetscPowRealInt(tr->beta2, k);
+  for (PetscInt p = 0; p < tr->P; p++) {
+    const PetscReal gp = scale * g[p];
+    tr->m[p]           = tr->beta1 * tr->m[p] + (1 - tr->beta1) * gp;
+    tr->v[p]           = tr->beta2 * tr->v[p] + (1 - tr->beta2) * gp * gp;
+    tr->theta[p] -= lr * (tr->m[p] / c1) / (PetscSqrtReal(tr->v[p] / c2) + tr->adameps);
+    tr->ema[p] = tr->emadecay * tr->ema[p] + (1 - tr->emadecay) * tr->theta[p];
+  }
+  PetscCall(PetscLogEventEnd(SGM_TrainUpdate, tr, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static void FormatSeconds(PetscReal s, char buf[], size_t len)
+{
+  long t = (long)(s + 0.5);
+  snprintf(buf, len, "%02ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
+}
+
+PetscErrorCode SgmTrainerTrain(SgmTrainer tr)
+{
+  MPI_Comm       comm = PetscObjectComm((PetscObject)tr);
+  PetscLogDouble t0, t1, tlast;
+  PetscInt       k0, sigstep = tr->sigstep;
+  PetscMPIInt    rank;
+
+  PetscFunctionBegin;
+  PetscCall(SgmTrainerSetUp(tr));
+  PetscCall(SgmSignalsInstall());
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(PetscTime(&t0));
+  tlast = t0;
+  k0    = tr->step;
+  while (tr->step < tr->steps) {
+    PetscReal loss;
+    PetscBool stop;
+    PetscCall(SgmTrainerComputeGradient_Private(tr, tr->step, &loss));
+    PetscCheck(PetscIsNormalReal(loss) || loss == 0, comm, PETSC_ERR_USER_INPUT, "The training loss became %g at step %" PetscInt_FMT ": lower -train_lr, raise -train_t_eps, or check /data", (double)loss, tr->step + 1);
+    PetscCall(SgmTrainerUpdate(tr));
+    tr->losshist[tr->step] = loss;
+    tr->emaloss            = tr->step == 0 ? loss : 0.99 * tr->emaloss + 0.01 * loss;
+    tr->step++;
+    if (tr->logevery > 0 && (tr->step % tr->logevery == 0 || tr->step == tr->steps)) {
+      char left[32];
+      PetscCall(PetscTime(&t1));
+      FormatSeconds((t1 - t0) / (tr->step - k0) * (tr->steps - tr->step), left, sizeof(left));
+      PetscCall(PetscPrintf(comm, "sgm train: step %6" PetscInt_FMT "/%" PetscInt_FMT "  loss %.6g  ema loss %.6g  %.4g samples/s  left %s\n", tr->step, tr->steps, (double)loss, (double)tr->emaloss, (double)(tr->B * PetscMin(tr->logevery, tr->step - k0) / PetscMax(t1 - tlast, 1e-9)), left));
+      tlast = t1;
+    }
+    if (tr->step == sigstep && !rank) raise(SIGTERM);
+    /* a signal caught on any rank stops all of them at the same step */
+    {
+      int caught = SgmSignalCaught() ? 1 : 0;
+      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &caught, 1, MPI_INT, MPI_MAX, comm));
+      stop = caught ? PETSC_TRUE : PETSC_FALSE;
+    }
+    if (tr->ckptfile[0] && ((tr->ckptevery > 0 && tr->step % tr->ckptevery == 0 && tr->step < tr->steps) || stop)) PetscCall(SgmTrainerWriteCheckpoint(tr, tr->ckptfile));
+    if (stop && tr->step < tr->steps) {
+      tr->interrupted = PETSC_TRUE;
+      break;
+    }
+  }
+  { /* the weights must be the same bits on every rank */
+    PetscReal c[2];
+    PetscCall(SgmTrainerGetChecksum(tr, &c[0]));
+    c[1] = -c[0];
+    PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, c, 2, MPIU_REAL, MPI_MAX, comm));
+    PetscCheck(c[0] == -c[1], comm, PETSC_ERR_PLIB, "The network weights differ across ranks after step %" PetscInt_FMT " (checksums %.17g and %.17g)", tr->step, (double)c[0], (double)-c[1]);
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmTrainerGetNet(SgmTrainer tr, SgmNet *net)
+{
+  PetscFunctionBegin;
+  *net = tr->net;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmTrainerGetSDE(SgmTrainer tr, SgmSDE *sde)
+{
+  PetscFunctionBegin;
+  *sde = tr->sde;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmTrainerGetStep(SgmTrainer tr, PetscInt *step, PetscInt *steps)
+{
+  PetscFunctionBegin;
+  if (step) *step = tr->step;
+  if (steps) *steps = tr->steps;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmTrainerGetInterrupted(SgmTrainer tr, PetscBool *flg)
+{
+  PetscFunctionBegin;
+  *flg = tr->interrupted;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* A checksum of the raw weights on this rank (a test compares it across ranks). */
+PetscErrorCode SgmTrainerGetChecksum(SgmTrainer tr, PetscReal *sum)
+{
+  PetscReal s = 0;
+
+  PetscFunctionBegin;
+  for (PetscInt p = 0; p < tr->P; p++) s += (p % 7 + 1) * tr->theta[p];
+  *sum = s;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmTrainerView(SgmTrainer tr, PetscViewer viewer)
+{
+  PetscBool iascii;
+
+  PetscFunctionBegin;
+  if (!viewer) PetscCall(PetscViewerASCIIGetStdout(PetscObjectComm((PetscObject)tr), &viewer));
+  PetscCall(PetscObjectTypeCompare((PetscObject)viewer, PETSCVIEWERASCII, &iascii));
+  if (!iascii) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscObjectPrintClassNamePrefixType((PetscObject)tr, viewer));
+  PetscCall(PetscViewerASCIIPushTab(viewer));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "data %s: %" PetscInt_FMT " points of dimension %" PetscInt_FMT "%s\n", tr->datafile, tr->N, tr->d, tr->conditional ? ", class-conditional" : ""));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "loss %s, weighting %s, t ~ U(%g, T)\n", SgmLossTypes[tr->loss], SgmTrainWeightings[tr->weighting], (double)tr->teps));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "Adam lr %g (warm-up %" PetscInt_FMT "), betas %g %g, clip %g, EMA %g; %" PetscInt_FMT " steps of global batch %" PetscInt_FMT "\n", (double)tr->lr, tr->warmup, (double)tr->beta1, (double)tr->beta2, (double)tr->clip, (double)tr->emadecay, tr->steps, tr->B));
+  PetscCall(SgmNetView(tr->net, viewer));
+  PetscCall(SgmSDEView(tr->sde, viewer));
+  PetscCall(PetscViewerASCIIPopTab(viewer));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmTrainerDestroy(SgmTrainer *tr)
+{
+  SgmTrainer t;
+
+  PetscFunctionBegin;
+  if (!tr || !*tr) PetscFunctionReturn(PETSC_SUCCESS);
+  t = *tr;
+  if (--((PetscObject)t)->refct > 0) {
+    *tr = NULL;
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
+  PetscCall(SgmNetDestroy(&t->net));
+  PetscCall(SgmSDEDestroy(&t->sde));
+  PetscCall(SgmScoreDestroy(&t->target));
+  PetscCall(PetscFree(t->data));
+  PetscCall(PetscFree(t->labels));
+  PetscCall(PetscFree4(t->m, t->v, t->ema, t->gbuf));
+  PetscCall(PetscFree(t->losshist));
+  PetscCall(PetscFree6(t->xt, t->eps, t->tt, t->alpha, t->sigma, t->w));
+  PetscCall(PetscFree(t->lab));
+  PetscCall(PetscFree(t->starget));
+  PetscCall(PetscFree(t->probes));
+  PetscCall(PetscHeaderDestroy(tr));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

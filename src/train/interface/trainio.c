@@ -1,0 +1,212 @@
+/*
+  Files of the trainer.
+  Model (SgmTrainerWriteModel, into the run's output file): /model = the EMA weights (what sampling
+  uses by default), /model_raw = the optimiser's weights, both written by SgmNetSave; /train/loss
+  [steps] the minibatch loss of every step; /train/sde_check [5,3] rows (t, alpha(t), sigma(t)) of
+  the training SDE, which the mlp score type compares with the SDE it samples with; attributes.
+  Checkpoint (SgmTrainerWriteCheckpoint): theta, Adam's m and v, the EMA, the loss history and the
+  step, written by rank 0 (every rank holds the same state) to FILE.tmp and renamed, so a crash while
+  writing leaves the previous checkpoint intact.  The random state is the step: minibatches are a
+  pure function of (seed, step, position).
+*/
+#include <sgm/private/trainimpl.h>
+#include <sgmio.h>
+#include <stdio.h>
+
+static PetscErrorCode WriteArray(hid_t loc, const char name[], hsize_t n, const PetscReal v[])
+{
+  hid_t space, dset;
+
+  PetscFunctionBegin;
+  PetscCallHDF5(space = H5Screate_simple(1, &n, NULL));
+  PetscCallHDF5(dset = H5Dcreate2(loc, name, H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  if (n) PetscCallHDF5(H5Dwrite(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v));
+  PetscCallHDF5(H5Dclose(dset));
+  PetscCallHDF5(H5Sclose(space));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Read a 1-D double dataset of exactly n entries; 0 on success, 1 if missing or of another size. */
+static int ReadArray(hid_t loc, const char name[], hsize_t n, PetscReal v[])
+{
+  hid_t   dset, space;
+  hsize_t m = 0;
+  int     bad;
+
+  if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return 1;
+  if ((dset = H5Dopen2(loc, name, H5P_DEFAULT)) < 0) return 1;
+  space = H5Dget_space(dset);
+  bad   = space < 0 || H5Sget_simple_extent_ndims(space) != 1 || H5Sget_simple_extent_dims(space, &m, NULL) < 0 || m != n;
+  if (!bad && n) bad = H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0;
+  if (space >= 0) H5Sclose(space);
+  H5Dclose(dset);
+  return bad;
+}
+
+static PetscErrorCode WriteTrainAttributes(SgmTrainer tr, hid_t loc)
+{
+  PetscFunctionBegin;
+  PetscCall(SgmH5AttrString(loc, "train_data", tr->datafile));
+  PetscCall(SgmH5AttrString(loc, "train_loss", SgmLossTypes[tr->loss]));
+  PetscCall(SgmH5AttrString(loc, "train_weighting", SgmTrainWeightings[tr->weighting]));
+  PetscCall(SgmH5AttrReal(loc, "train_t_eps", tr->teps));
+  PetscCall(SgmH5AttrInt(loc, "train_batch", tr->B));
+  PetscCall(SgmH5AttrInt(loc, "train_steps", tr->steps));
+  PetscCall(SgmH5AttrInt(loc, "train_steps_done", tr->step));
+  PetscCall(SgmH5AttrReal(loc, "train_lr", tr->lr));
+  PetscCall(SgmH5AttrInt(loc, "train_warmup", tr->warmup));
+  PetscCall(SgmH5AttrReal(loc, "train_beta1", tr->beta1));
+  PetscCall(SgmH5AttrReal(loc, "train_beta2", tr->beta2));
+  PetscCall(SgmH5AttrReal(loc, "train_adam_eps", tr->adameps));
+  PetscCall(SgmH5AttrReal(loc, "train_clip", tr->clip));
+  PetscCall(SgmH5AttrReal(loc, "train_ema", tr->emadecay));
+  PetscCall(SgmH5AttrInt(loc, "train_seed", tr->seed));
+  PetscCall(SgmH5AttrInt(loc, "train_conditional", tr->conditional));
+  PetscCall(SgmH5AttrReal(loc, "train_uncond_prob", tr->uncondprob));
+  PetscCall(SgmH5AttrInt(loc, "train_ssm_probes", tr->nprobe));
+  PetscCall(SgmH5AttrInt(loc, "data_points", tr->N));
+  PetscCall(SgmH5AttrInt(loc, "data_dim", tr->d));
+  PetscCall(SgmH5AttrInt(loc, "data_classes", tr->nclasses));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The model into an open output file (collective: every rank writes the same values). */
+PetscErrorCode SgmTrainerWriteModel(SgmTrainer tr, hid_t file)
+{
+  MPI_Comm  comm = PetscObjectComm((PetscObject)tr);
+  hid_t     g;
+  PetscReal tab[15], T, eps;
+  hsize_t   dims[2] = {5, 3}, nl;
+
+  PetscFunctionBegin;
+  PetscCallHDF5(g = H5Gcreate2(file, "model_raw", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  PetscCall(SgmNetSave(tr->net, g));
+  PetscCallHDF5(H5Gclose(g));
+  /* /model: the EMA weights, saved through the net by swapping them in */
+  for (PetscInt p = 0; p < tr->P; p++) {
+    PetscReal s  = tr->theta[p];
+    tr->theta[p] = tr->ema[p];
+    tr->ema[p]   = s;
+  }
+  PetscCallHDF5(g = H5Gcreate2(file, "model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  PetscCall(SgmNetSave(tr->net, g));
+  PetscCall(SgmH5AttrString(g, "weights", tr->emadecay > 0 ? "ema" : "raw"));
+  PetscCallHDF5(H5Gclose(g));
+  for (PetscInt p = 0; p < tr->P; p++) {
+    PetscReal s  = tr->theta[p];
+    tr->theta[p] = tr->ema[p];
+    tr->ema[p]   = s;
+  }
+  PetscCallHDF5(g = H5Gcreate2(file, "train", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  nl = (hsize_t)tr->step;
+  PetscCall(SgmH5WriteSmall(comm, g, "loss", 1, &nl, tr->losshist));
+  PetscCall(SgmSDEGetInterval(tr->sde, &eps, &T));
+  for (PetscInt i = 0; i < 5; i++) {
+    PetscReal t = tr->teps + (T - tr->teps) * i / 4.0;
+    tab[3 * i]  = t;
+    PetscCall(SgmSDEMarginal(tr->sde, t, &tab[3 * i + 1], &tab[3 * i + 2]));
+  }
+  PetscCall(SgmH5WriteSmall(comm, g, "sde_check", 2, dims, tab));
+  PetscCall(WriteTrainAttributes(tr, g));
+  PetscCallHDF5(H5Gclose(g));
+  PetscCall(SgmSDEWriteAttributes(tr->sde, file));
+  PetscCall(WriteTrainAttributes(tr, file));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmTrainerWriteCheckpoint(SgmTrainer tr, const char fname[])
+{
+  MPI_Comm    comm = PetscObjectComm((PetscObject)tr);
+  PetscMPIInt rank;
+  int         err = 0;
+  char        tmp[PETSC_MAX_PATH_LEN + 8];
+
+  PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", fname));
+  if (!rank) {
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0) err = 1;
+    else {
+      PetscCall(WriteArray(f, "theta", (hsize_t)tr->P, tr->theta));
+      PetscCall(WriteArray(f, "adam_m", (hsize_t)tr->P, tr->m));
+      PetscCall(WriteArray(f, "adam_v", (hsize_t)tr->P, tr->v));
+      PetscCall(WriteArray(f, "ema", (hsize_t)tr->P, tr->ema));
+      PetscCall(WriteArray(f, "loss", (hsize_t)tr->step, tr->losshist));
+      PetscCall(SgmH5AttrInt(f, "step", tr->step));
+      PetscCall(SgmH5AttrReal(f, "ema_loss", tr->emaloss));
+      PetscCall(SgmH5AttrInt(f, "parameters", tr->P));
+      PetscCall(WriteTrainAttributes(tr, f));
+      if (H5Fclose(f) < 0 || rename(tmp, fname)) err = 2;
+    }
+  }
+  PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
+  PetscCheck(!err, comm, PETSC_ERR_FILE_WRITE, "Cannot write the training checkpoint '%s' (directory missing, not writable, or disk full)", fname);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Continue from a checkpoint written with the same options (checked: architecture size, data
+   shape, batch, loss, seed). */
+PetscErrorCode SgmTrainerRestart(SgmTrainer tr, const char fname[])
+{
+  MPI_Comm    comm = PetscObjectComm((PetscObject)tr);
+  PetscMPIInt rank;
+  int         err = 0;
+  PetscInt64  v[6] = {0, 0, 0, 0, 0, 0};
+  char        what[64] = "";
+
+  PetscFunctionBegin;
+  PetscCall(SgmTrainerSetUp(tr));
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
+  if (!rank) {
+    hid_t f = H5Fopen(fname, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) err = 1;
+    else {
+      const char *names[6] = {"step", "parameters", "data_dim", "train_batch", "train_seed", "data_points"};
+      for (int i = 0; i < 6 && !err; i++) {
+        hid_t a = H5Aexists(f, names[i]) > 0 ? H5Aopen(f, names[i], H5P_DEFAULT) : -1;
+        if (a < 0 || H5Aread(a, H5T_NATIVE_INT64, &v[i]) < 0) err = 2;
+        if (a >= 0) H5Aclose(a);
+      }
+      if (!err) {
+        const PetscInt64 mine[6] = {v[0], tr->P, tr->d, tr->B, tr->seed, tr->N};
+        for (int i = 1; i < 6 && !err; i++)
+          if (v[i] != mine[i]) {
+            err = 3;
+            (void)snprintf(what, sizeof(what), "%s %lld (now %lld)", names[i], (long long)v[i], (long long)mine[i]);
+          }
+      }
+      if (!err && (v[0] < 0 || v[0] > tr->steps)) err = 4;
+      if (!err && (ReadArray(f, "theta", (hsize_t)tr->P, tr->theta) || ReadArray(f, "adam_m", (hsize_t)tr->P, tr->m) || ReadArray(f, "adam_v", (hsize_t)tr->P, tr->v) || ReadArray(f, "ema", (hsize_t)tr->P, tr->ema) || ReadArray(f, "loss", (hsize_t)v[0], tr->losshist))) err = 2;
+      if (!err) {
+        hid_t a = H5Aopen(f, "ema_loss", H5P_DEFAULT);
+        if (a < 0 || H5Aread(a, H5T_NATIVE_DOUBLE, &tr->emaloss) < 0) err = 2;
+        if (a >= 0) H5Aclose(a);
+      }
+      H5Fclose(f);
+    }
+  }
+  PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
+  PetscCallMPI(MPI_Bcast(what, sizeof(what), MPI_CHAR, 0, comm));
+  PetscCallMPI(MPI_Bcast(v, 6, MPI_INT64_T, 0, comm));
+  PetscCheck(err != 1, comm, PETSC_ERR_FILE_OPEN, "Cannot open the training checkpoint '%s': it does not exist or is not an HDF5 file", fname);
+  PetscCheck(err != 2, comm, PETSC_ERR_FILE_READ, "The training checkpoint '%s' is incomplete or not a training checkpoint of sgm", fname);
+  PetscCheck(err != 3, comm, PETSC_ERR_USER_INPUT, "The training checkpoint '%s' was written with other options: %s; restart with the options of the interrupted run", fname, what);
+  PetscCheck(err != 4, comm, PETSC_ERR_USER_INPUT, "The training checkpoint '%s' is at step %" PetscInt64_FMT ", beyond -train_steps %" PetscInt_FMT, fname, v[0], tr->steps);
+  tr->step = (PetscInt)v[0];
+  PetscCallMPI(MPI_Bcast(tr->theta, (PetscMPIInt)tr->P, MPIU_REAL, 0, comm));
+  PetscCallMPI(MPI_Bcast(tr->m, (PetscMPIInt)tr->P, MPIU_REAL, 0, comm));
+  PetscCallMPI(MPI_Bcast(tr->v, (PetscMPIInt)tr->P, MPIU_REAL, 0, comm));
+  PetscCallMPI(MPI_Bcast(tr->ema, (PetscMPIInt)tr->P, MPIU_REAL, 0, comm));
+  PetscCallMPI(MPI_Bcast(tr->losshist, (PetscMPIInt)tr->step, MPIU_REAL, 0, comm));
+  PetscCallMPI(MPI_Bcast(&tr->emaloss, 1, MPIU_REAL, 0, comm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Where checkpoints go (every -train_checkpoint_every steps, at the end, and on SIGTERM/SIGUSR1); "" for none. */
+PetscErrorCode SgmTrainerSetCheckpoint(SgmTrainer tr, const char fname[])
+{
+  PetscFunctionBegin;
+  PetscCall(PetscStrncpy(tr->ckptfile, fname, sizeof(tr->ckptfile)));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
