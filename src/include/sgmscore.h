@@ -40,11 +40,16 @@ PETSC_EXTERN PetscErrorCode SgmScoreDestroy(SgmScore *);
   options prefixed -cond_ (-cond_score_type ...).  For exact mixture scores the classifier gradient
   is s(x,t|y) - s(x,t) and the two coincide; a learned classifier plugs in through
   SgmScoreSetClassifierGradient().
+  Towards a linear measurement y = A x + n (doc/inverse.md), with no class and no second model:
+    dps:         s(x,t) - zeta_t grad_x ||y - A x0hat(x,t)||^2,  x0hat = (x + sigma^2 s) / alpha
+  (diffusion posterior sampling, Chung et al. 2023), zeta_t = gamma / ||y - A x0hat|| or
+  gamma / (2 sigma_y^2) (-dps_normalize false); the measurement is read from the -inverse_ options.
 */
 typedef enum {
   SGM_GUIDANCE_NONE,
   SGM_GUIDANCE_CLASSIFIER,
-  SGM_GUIDANCE_CFG
+  SGM_GUIDANCE_CFG,
+  SGM_GUIDANCE_DPS
 } SgmGuidanceType;
 PETSC_EXTERN const char *const SgmGuidanceTypes[];
 /* g[i*d..] = grad_x log p(y | x_t) of the n samples x at time t, for class y */

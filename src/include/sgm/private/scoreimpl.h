@@ -1,7 +1,28 @@
 #pragma once
 
 #include <sgmscore.h>
+#include <petscmat.h>
 #include <petsc/private/petscimpl.h>
+
+/* The linear measurement y = A x + n, n ~ N(0, sigma_y^2 I), of an inverse problem (measurement.c):
+   read by the posterior score type and by the dps guidance from the same -inverse_ options. */
+typedef struct {
+  char       file[PETSC_MAX_PATH_LEN]; /* -inverse_file, or empty with a mask */
+  PetscReal  sigy;                     /* -inverse_sigma, 0 until given */
+  PetscInt   noptmask, nopty;          /* -inverse_mask, -inverse_y as given (0: not given) */
+  PetscInt  *optmask;
+  PetscReal *opty;
+  /* built by SgmMeasurementSetUp() once the dimension d is known */
+  PetscInt   p, d;
+  Mat        A;    /* [p,d] MATSEQDENSE, identical on all ranks; NULL: no measurement */
+  PetscReal *y;    /* [p] */
+  PetscInt  *mask; /* [p] observed coordinates (mask form), or NULL */
+} SgmMeasurement;
+
+PETSC_INTERN PetscErrorCode SgmMeasurementSetFromOptions(PetscOptionItems *, SgmMeasurement *, PetscBool *);
+PETSC_INTERN PetscErrorCode SgmMeasurementSetUp(MPI_Comm, SgmMeasurement *, PetscInt, const char[]);
+PETSC_INTERN PetscErrorCode SgmMeasurementWriteAttributes(MPI_Comm, const SgmMeasurement *, hid_t);
+PETSC_INTERN PetscErrorCode SgmMeasurementClear(SgmMeasurement *);
 
 typedef struct _SgmScoreOps *SgmScoreOps;
 struct _SgmScoreOps {
@@ -41,10 +62,13 @@ struct _p_SgmScore {
   /* the type's own apply: with guidance on, ops->apply is the guided score, so that samplers that
      call the op directly (em, by chunks) are guided too */
   PetscErrorCode (*applyu)(SgmScore, PetscReal, PetscInt, const PetscScalar *, PetscScalar *);
-  PetscScalar    *gwork;    /* [gworkn] scratch for s_c or the classifier gradient */
+  PetscScalar    *gwork;    /* [gworkn] scratch for s_c, the classifier gradient, or the dps terms */
   PetscInt        gworkn;
   SgmScoreClassGradFn classgrad; /* grad_x log p(y|x_t) from a classifier; NULL: exact, s_c - s_u */
   void               *classgradctx;
+  /* dps guidance: the measurement (allocated when -guidance dps is chosen) and the step rule */
+  SgmMeasurement *meas;
+  PetscBool       dpsfixed; /* -dps_normalize false: zeta_t = gamma / (2 sigma_y^2), not gamma / ||y - A x0hat|| */
 };
 
 /* the score without guidance, through the type's ops (no NFE counted) */
