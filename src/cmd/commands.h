@@ -4,6 +4,9 @@
 PETSC_INTERN PetscErrorCode SgmCommandSample(MPI_Comm);
 PETSC_INTERN PetscErrorCode SgmCommandNLL(MPI_Comm);
 PETSC_INTERN PetscErrorCode SgmCommandVersion(MPI_Comm);
+PETSC_INTERN PetscErrorCode SgmCommandData(MPI_Comm);
+PETSC_INTERN PetscErrorCode SgmCommandTrain(MPI_Comm);
+PETSC_INTERN PetscErrorCode SgmCommandScore(MPI_Comm);
 PETSC_INTERN PetscErrorCode SgmCheckUnusedOptions(MPI_Comm, const char[]);
 
 /* exit status of the program when no error occurred (e.g. SGM_EXIT_CHECKPOINTED) */

@@ -8,6 +8,9 @@ static const char help[] = "sgm: score-based generative models on MPI, PETSc and
                            "Commands:\n"
                            "  sample   draw samples by integrating the reverse SDE or the probability-flow ODE\n"
                            "  nll      negative log-likelihood of data through the probability-flow ODE\n"
+                           "  train    train a score network (MLP) on an HDF5 dataset; sample from it with -score_type mlp\n"
+                           "  score    evaluate a score model at given points and times\n"
+                           "  data     write a built-in 2-D toy dataset (swissroll, moons, checkerboard, 8gaussians, pinwheel, circles)\n"
                            "  version  print the version, git revision and library versions\n\n"
                            "Objects of `sgm sample` and their types (options of the selected type are listed below):\n"
                            "  -sde_type      vp         variance preserving, beta(t) linear 0.1..20 or the DDPM schedule (-sde_vp_schedule ddpm)\n"
@@ -29,6 +32,9 @@ typedef struct {
 static const SgmCommand commands[] = {
   {"sample",  SgmCommandSample },
   {"nll",     SgmCommandNLL    },
+  {"train",   SgmCommandTrain  },
+  {"score",   SgmCommandScore  },
+  {"data",    SgmCommandData   },
   {"version", SgmCommandVersion},
 };
 
@@ -53,7 +59,7 @@ static PetscErrorCode SgmMain(const char *cmd)
       PetscFunctionReturn(PETSC_SUCCESS);
     }
   }
-  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "Unknown command '%s': the commands are sample, nll and version", cmd);
+  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "Unknown command '%s': the commands are sample, nll, train, score, data and version", cmd);
 }
 
 /* Errors inside PetscInitialize() come from the options: an -options_file that cannot be read (on

@@ -37,7 +37,18 @@ PetscErrorCode SgmScoreSetType(SgmScore score, SgmScoreType type)
   PetscCall(PetscObjectTypeCompare((PetscObject)score, type, &match));
   if (match) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscFunctionListFind(SgmScoreList, type, &create));
-  PetscCheck(create, PetscObjectComm((PetscObject)score), PETSC_ERR_ARG_UNKNOWN_TYPE, "Unknown score type '%s' (-score_type): choose gaussian or gmm", type);
+  if (!create) {
+    char         list[256] = "";
+    const char **names;
+    int          nn;
+    PetscCall(PetscFunctionListGet(SgmScoreList, &names, &nn));
+    for (int i = 0; i < nn; i++) {
+      PetscCall(PetscStrlcat(list, i ? ", " : "", sizeof(list)));
+      PetscCall(PetscStrlcat(list, names[i], sizeof(list)));
+    }
+    PetscCall(PetscFree(names));
+    SETERRQ(PetscObjectComm((PetscObject)score), PETSC_ERR_ARG_UNKNOWN_TYPE, "Unknown score type '%s' (-score_type): choose one of %s", type, list);
+  }
   PetscTryTypeMethod(score, destroy);
   PetscCall(PetscMemzero(score->ops, sizeof(struct _SgmScoreOps)));
   score->data        = NULL;
