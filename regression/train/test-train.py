@@ -7,7 +7,7 @@ computations written here from the definitions, never sgm output:
   learn     8gaussians (= the mixture of input/gmm8.h5, drawn by `sgm data`) trained with esm against
             the exact score and with dsm: the relative L2 error of the learned score against the exact
             score at 200 points of p_t per t, averaged over t ~ U(eps, T) (midpoint rule, 20 times),
-            below a stated bound (smoke: 15%; --long: 5%); the loss falls
+            below a stated bound (smoke: 10% esm, 25% dsm; --long: 5%); the loss falls
   sample    samples of the trained model (probability-flow ODE, 2 ranks): per-mode weights and stds
             against the exact mixture (smoke: loose bounds stated below; --long: 5 standard errors)
   ranks     a fixed seed and global batch give the same training on 1, 2 and 3 ranks up to
@@ -130,13 +130,13 @@ check("harness", err < 1e-10, f"sgm score (exact gmm) vs the NumPy mixture score
 # ---------------------------------------------------------------------------------------------
 # Training data and the smoke/long settings
 run(["data", "-dataset", "8gaussians", "-n", "20000", "-seed", "7", "-output", path("d8.h5"), "-overwrite"], 2)
-if args.long:
+if args.long:  # issue 6: below 5% for both
     NET = ["-net_width", "128", "-net_depth", "3"]
-    STEPS, BOUND, LR = 20000, 0.05, "2e-3"
-else:
+    STEPS, BOUNDS, LR, BATCH = 20000, {"esm": 0.05, "dsm": 0.05}, "2e-3", "512"
+else:  # smoke: measured 4.6% (esm) and 13% (dsm) for these settings; a wrong gradient gives > 50%
     NET = ["-net_width", "64", "-net_depth", "2"]
-    STEPS, BOUND, LR = 1500, 0.15, "3e-3"
-COMMON = ["-train_data", path("d8.h5"), "-train_batch", "256", "-train_lr", LR, "-train_log_every", "0"] + NET
+    STEPS, BOUNDS, LR, BATCH = 3000, {"esm": 0.10, "dsm": 0.25}, "3e-3", "256"
+COMMON = ["-train_data", path("d8.h5"), "-train_batch", BATCH, "-train_lr", LR, "-train_log_every", "0"] + NET
 
 models = {}
 for loss, extra in (("esm", ["-target_score_type", "gmm", "-target_gmm_file", GMM]), ("dsm", [])):
@@ -151,13 +151,13 @@ for loss, extra in (("esm", ["-target_score_type", "gmm", "-target_gmm_file", GM
     fall = L[-n:].mean() / L[:n].mean()
     check(f"{loss} loss falls", fall < (0.2 if loss == "esm" else 0.9), f"mean loss of the last {n} steps / first {n} = {fall:.3f} (< {0.2 if loss == 'esm' else 0.9})")
     e = rel_error(score_of(["-score_type", "mlp", "-score_file", out]))
-    check(f"{loss} learned score", e.mean() < BOUND,
-          f"relative L2 error against the exact score, mean over t = {e.mean():.4f} (< {BOUND}); per t: "
+    check(f"{loss} learned score", e.mean() < BOUNDS[loss],
+          f"relative L2 error against the exact score, mean over t = {e.mean():.4f} (< {BOUNDS[loss]}); per t: "
           + " ".join(f"{t:g}:{v:.3f}" for t, v in zip(TS, e)))
 
 # The EMA weights are what sampling uses; /model_raw is the optimiser's
 e_raw = rel_error(score_of(["-score_type", "mlp", "-score_file", models["esm"], "-mlp_weights", "raw"]))
-check("raw weights load", np.isfinite(e_raw).all() and e_raw.mean() < 2 * BOUND, f"-mlp_weights raw: mean relative error {e_raw.mean():.4f}")
+check("raw weights load", np.isfinite(e_raw).all() and e_raw.mean() < 2 * BOUNDS["esm"], f"-mlp_weights raw: mean relative error {e_raw.mean():.4f} (< {2 * BOUNDS['esm']})")
 
 # ---------------------------------------------------------------------------------------------
 # Samples of the trained model (esm) through the probability-flow ODE

@@ -201,6 +201,11 @@ PetscErrorCode SgmTrainerSetUp(SgmTrainer tr)
     PetscCall(SgmNetGetNumClasses(tr->net, &nc));
     PetscCheck(nc >= tr->nclasses, comm, PETSC_ERR_USER_INPUT, "-net_classes %" PetscInt_FMT " is smaller than the number of classes in /labels (%" PetscInt_FMT ")", nc, tr->nclasses);
   }
+  if (tr->loss == SGM_LOSS_ESM) {
+    PetscBool has;
+    PetscCall(PetscOptionsHasName(((PetscObject)tr)->options, "target_", "-score_type", &has));
+    PetscCheck(has, comm, PETSC_ERR_USER_INPUT, "-train_loss esm needs the exact score: give -target_score_type (e.g. gmm -target_gmm_file input/gmm8.h5)");
+  }
   if (tr->target) {
     PetscInt dt;
     PetscCall(SgmScoreSetUp(tr->target));
@@ -296,7 +301,7 @@ PetscErrorCode SgmTrainerComputeGradient_Private(SgmTrainer tr, PetscInt k, Pets
 static PetscErrorCode SgmTrainerUpdate(SgmTrainer tr)
 {
   const PetscInt k = tr->step + 1; /* 1-based step of Adam's bias correction */
-  PetscReal      gn = 0, scale = 1, lr, c1, c2;
+  PetscReal      gn = 0, scale = 1, lr, c1, c2, ed;
   PetscReal     *g = tr->gbuf;
 
   PetscFunctionBegin;
@@ -308,12 +313,15 @@ static PetscErrorCode SgmTrainerUpdate(SgmTrainer tr)
   lr = tr->lr * (tr->warmup > 0 ? PetscMin(1.0, (PetscReal)k / tr->warmup) : 1.0);
   c1 = 1 - PetscPowRealInt(tr->beta1, k);
   c2 = 1 - PetscPowRealInt(tr->beta2, k);
+  /* EMA decay with warm-up, min(decay, (1 + k)/(10 + k)), so that the initial weights do not linger
+     in the average of a short run (0.999^1500 = 22% of them otherwise) */
+  ed = PetscMin(tr->emadecay, (1.0 + k) / (10.0 + k));
   for (PetscInt p = 0; p < tr->P; p++) {
     const PetscReal gp = scale * g[p];
     tr->m[p]           = tr->beta1 * tr->m[p] + (1 - tr->beta1) * gp;
     tr->v[p]           = tr->beta2 * tr->v[p] + (1 - tr->beta2) * gp * gp;
     tr->theta[p] -= lr * (tr->m[p] / c1) / (PetscSqrtReal(tr->v[p] / c2) + tr->adameps);
-    tr->ema[p] = tr->emadecay * tr->ema[p] + (1 - tr->emadecay) * tr->theta[p];
+    tr->ema[p] = ed * tr->ema[p] + (1 - ed) * tr->theta[p];
   }
   PetscCall(PetscLogEventEnd(SGM_TrainUpdate, tr, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
