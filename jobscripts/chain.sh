@@ -1,10 +1,12 @@
 #!/bin/bash
 # chain.sh -- submit a pipeline of dependent Slurm jobs, each starting only if the previous one
-# succeeded (sbatch --dependency=afterok:ID).  Today: sample -> plot.  When `sgm train` and
-# `sgm eval` exist the pipeline becomes train -> sample -> eval -> plot (see "Later" below).
+# succeeded (sbatch --dependency=afterok:ID): [train ->] sample -> plot.  With TRAIN_DECK set, a
+# training job (train.sbatch) comes first and the sampling job samples its model (-score_type mlp);
+# when `sgm eval` exists an eval job will join (see "Later" below).
 #
 #   jobscripts/chain.sh                                        gmm8 deck, default resources
 #   DECK=input/gauss64.opts SBATCH_OPTS="-A myacct -p compute" NTASKS=8 jobscripts/chain.sh
+#   TRAIN_DECK=input/train_8gaussians.opts DATA=d8.h5 jobscripts/chain.sh    train, then sample it
 # Run it from the top of the sgm tree, on a login node (it only submits; it returns at once).
 # Prints one line per job, "<step> <job id>", and finally the output file's name.  If a job fails,
 # the jobs after it are cancelled by Slurm (--kill-on-invalid-dep=yes) rather than left pending.
@@ -30,14 +32,24 @@ submit() {
 }
 after() { echo "--dependency=afterok:$1 --kill-on-invalid-dep=yes"; }
 
-# Later, train (when `sgm train` exists): a jobscripts/train.sbatch writing MODEL, e.g.
-#   MODEL=model-$(date +%Y%m%d-%H%M%S).h5
-#   MODEL=$MODEL submit train "$JOBSCRIPTS/train.sbatch"; train_id=$id
-# and the sampling job below then takes $(after "$train_id") and EXTRA_OPTS="-score_file $MODEL".
+# Training (TRAIN_DECK set): train.sbatch writes MODEL; the sampling job waits for it and samples
+# the trained network with the deck's sampler (-score_type mlp -score_file MODEL).
+TRAIN_DECK=${TRAIN_DECK:-}
+deps=()
+if [ -n "$TRAIN_DECK" ]; then
+  MODEL=${MODEL:-model-$(date +%Y%m%d-%H%M%S)-$$.h5}
+  TRAIN_TIME=${TRAIN_TIME:-01:00:00}
+  DECK=$TRAIN_DECK MODEL=$MODEL EXTRA_OPTS=${TRAIN_OPTS:-} \
+    submit train --ntasks="$NTASKS" --time="$TRAIN_TIME" "$JOBSCRIPTS/train.sbatch"
+  train_id=$id
+  read -r -a deps <<<"$(after "$train_id")"
+  EXTRA_OPTS="${EXTRA_OPTS:-} -score_type mlp -score_file $MODEL"
+  echo "model $MODEL"
+fi
 
 # Sampling.  Its OUTPUT defaults to <deck>-<job id>.h5, known once it is submitted; no
 # post-processing inside it, the plot job does that.
-POSTPROCESS=no DECK=$DECK submit sample --ntasks="$NTASKS" --time="$TIME" "$JOBSCRIPTS/sample.sbatch"
+POSTPROCESS=no DECK=$DECK EXTRA_OPTS=${EXTRA_OPTS:-} submit sample "${deps[@]}" --ntasks="$NTASKS" --time="$TIME" "$JOBSCRIPTS/sample.sbatch"
 sample_id=$id
 output=${OUTPUT:-$(basename "$DECK" .opts)-$sample_id.h5}
 

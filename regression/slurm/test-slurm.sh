@@ -20,6 +20,11 @@
 #   timelimit  sample.sbatch on 1 rank with a real 1-minute limit and --signal=USR1@50, requeued
 #              until done, against the same job uninterrupted (SGM_SLURM_TEST_TIMELIMIT=0: skip it)
 #   regression jobscripts/regression.sbatch running two regression cases with regression/run
+#   trainchain jobscripts/chain.sh with TRAIN_DECK: train.sbatch -> sample.sbatch (-score_type mlp)
+#              -> plot.sbatch, on data from `sgm data`
+#   trainstraight, trainrequeue  train.sbatch uninterrupted, and the same signalled with
+#              `scancel -s USR1` after its first checkpoint: stopped, requeued, continued; the model
+#              weights must be bitwise those of the uninterrupted job
 # Prints one line per check, "PASS name" or "FAIL name: why", and ends with "N passed, M failed";
 # exit status 1 if a check failed.  On failure the work directory (daemon logs, job outputs) is kept
 # and its path printed.  2 to 4 minutes on 2 cores (under 1 without the time-limit job).
@@ -155,6 +160,17 @@ requeue=$(OUTPUT=requeue.h5 EXTRA_OPTS="$big -checkpoint_every 100" sbatch --par
 requeue_b=$(OUTPUT=requeue_b.h5 EXTRA_OPTS="$big -checkpoint_every 100" POSTPROCESS=no \
   sbatch --parsable jobscripts/sample.sbatch 2>&1)
 regr=$(BUILDDIR=$builddir SUITE=run CASES="gmm8_em bitwise_em" sbatch --parsable jobscripts/regression.sbatch 2>&1)
+# Training: a short net on 8gaussians; the chain trains and samples, the requeue pair is compared.
+"$SGM" data -dataset 8gaussians -n 20000 -seed 7 -output d8.h5 -quiet
+tshort="-train_steps 2000 -net_width 64 -net_depth 2 -train_log_every 500"
+tchain_out=$(TRAIN_DECK=input/train_8gaussians.opts DATA=d8.h5 TRAIN_OPTS="$tshort" MODEL=tchain-model.h5 \
+  OUTPUT=tchain.h5 EXTRA_OPTS="-nsamples 4000" jobscripts/chain.sh 2>&1)
+tchain_train=$(sed -n 's/^train //p' <<<"$tchain_out")
+tchain_sample=$(sed -n 's/^sample //p' <<<"$tchain_out")
+tchain_plot=$(sed -n 's/^plot //p' <<<"$tchain_out")
+tlong="-train_steps 8000 -net_width 64 -net_depth 2 -train_log_every 1000"
+trs=$(MODEL=trs.h5 DATA=d8.h5 EXTRA_OPTS="$tlong" CHECKPOINT_EVERY=500 sbatch --parsable jobscripts/train.sbatch 2>&1)
+trq=$(MODEL=trq.h5 DATA=d8.h5 EXTRA_OPTS="$tlong" CHECKPOINT_EVERY=500 sbatch --parsable jobscripts/train.sbatch 2>&1)
 # The real time limit (SGM_SLURM_TEST_TIMELIMIT=0 skips it, saving 1.5 minutes).  One rank, a
 # 1-minute limit and --signal=USR1@50: slurmctld checks limits every 30 s, so each run is signalled
 # 10-40 s in, and a run of over a minute (1.5e6 samples, 1000 steps) needs one to three requeues.
@@ -169,7 +185,7 @@ if [ "${SGM_SLURM_TEST_TIMELIMIT:-1}" = 1 ]; then
 fi
 timelimit_jobs=()
 [ "${SGM_SLURM_TEST_TIMELIMIT:-1}" = 1 ] && timelimit_jobs=(tl tl_ref)
-for v in chain_sample chain_plot ens straight requeue requeue_b regr "${timelimit_jobs[@]}"; do
+for v in chain_sample chain_plot ens straight requeue requeue_b regr tchain_train tchain_sample tchain_plot trs trq "${timelimit_jobs[@]}"; do
   if ! [[ ${!v} =~ ^[0-9]+$ ]]; then
     fail submit "could not submit $v: ${!v} $chain_out"
     finish
@@ -197,8 +213,10 @@ check requeue_signal "could not signal job $requeue while sgm ran" \
   signal_when_running "$requeue" requeue.h5 --signal=USR1
 check requeue_b_signal "could not signal the batch shell of job $requeue_b while sgm ran" \
   signal_when_running "$requeue_b" requeue_b.h5 --batch --signal=USR1
+check trainrequeue_signal "could not signal training job $trq while sgm ran" \
+  signal_when_running "$trq" trq.h5 --signal=USR1
 
-all=("$chain_sample" "$chain_plot" "$ens" "$straight" "$requeue" "$requeue_b" "$regr")
+all=("$chain_sample" "$chain_plot" "$ens" "$straight" "$requeue" "$requeue_b" "$regr" "$tchain_train" "$tchain_sample" "$tchain_plot" "$trs" "$trq")
 [ "${SGM_SLURM_TEST_TIMELIMIT:-1}" = 1 ] && all+=("$tl" "$tl_ref")
 wait_jobs "${all[@]}"
 
@@ -273,6 +291,25 @@ if [ "${SGM_SLURM_TEST_TIMELIMIT:-1}" = 1 ]; then
   check timelimit_bitwise "timelimit.h5 /samples differ from timelimit_ref.h5 (uninterrupted)" \
     test "$(h5 'f[0]["samples"][:].tobytes() == f[1]["samples"][:].tobytes()' timelimit.h5 timelimit_ref.h5 2>/dev/null)" = True
 fi
+
+# ---- training: chain train -> sample -> plot; requeued training bitwise equal to the straight one.
+if completed "$tchain_train" && completed "$tchain_sample" && completed "$tchain_plot"; then pass trainchain_completed
+else
+  fail trainchain_completed "train $(field "$tchain_train" JobState), sample $(field "$tchain_sample" JobState), plot $(field "$tchain_plot" JobState)"
+  report "$tchain_train" "sgm-train-$tchain_train.out"
+  report "$tchain_sample" "sgm-sample-$tchain_sample.out"
+fi
+check trainchain_samples "tchain.h5 /samples not [4000,2], or not sampled from the trained model" \
+  test "$(h5 '(f[0]["samples"].shape, f[0].attrs["score_file"].decode())' tchain.h5 2>/dev/null)" = "((4000, 2), 'tchain-model.h5')"
+for id in "$trs" "$trq"; do
+  completed "$id" || { fail "train_$id" "job $id: $(field "$id" JobState)"; report "$id" "sgm-train-$id.out"; }
+done
+check trainrequeue_restarts "job $trq was not requeued once (Restarts=$(field "$trq" Restarts))" \
+  test "$(field "$trq" Restarts)" = 1
+check trainrequeue_stopped "job $trq: sgm train did not stop at a checkpoint and continue from it" \
+  bash -c "grep -q 'stopped by a signal' sgm-train-$trq.out && grep -q 'continuing from trq.h5.ckpt' sgm-train-$trq.out"
+check trainrequeue_bitwise "trq.h5 weights differ from trs.h5 (uninterrupted training)" \
+  test "$(h5 'all(f[0][g][:].tobytes() == f[1][g][:].tobytes() for g in ("model/theta", "model_raw/theta", "train/loss"))' trq.h5 trs.h5 2>/dev/null)" = True
 
 # ---- regression suite on the compute node.
 if completed "$regr" && grep -qE '^[0-9]+ passed, 0 failed' "sgm-regression-$regr.out"; then pass regression
