@@ -308,7 +308,7 @@ static PetscErrorCode SgmTrainerUpdate(SgmTrainer tr)
   PetscCall(PetscLogEventBegin(SGM_TrainUpdate, tr, 0, 0, 0));
   for (PetscInt p = 0; p < tr->P; p++) gn += g[p] * g[p];
   gn = PetscSqrtReal(gn);
-  PetscCheck(PetscIsNormalReal(gn) || gn == 0, PetscObjectComm((PetscObject)tr), PETSC_ERR_USER_INPUT, "The loss gradient at training step %" PetscInt_FMT " is not finite (loss %g): lower -train_lr, raise -train_t_eps, or check /data", k, (double)g[tr->P]);
+  PetscCheck(PetscIsNormalReal(gn) || gn == 0, PetscObjectComm((PetscObject)tr), PETSC_ERR_USER_INPUT, "The loss gradient at training step %" PetscInt_FMT " is not finite: lower -train_lr, raise -train_t_eps, or check /data", k);
   if (tr->clip > 0 && gn > tr->clip) scale = tr->clip / gn;
   lr = tr->lr * (tr->warmup > 0 ? PetscMin(1.0, (PetscReal)k / tr->warmup) : 1.0);
   c1 = 1 - PetscPowRealInt(tr->beta1, k);
@@ -351,7 +351,7 @@ PetscErrorCode SgmTrainerTrain(SgmTrainer tr)
     PetscReal loss;
     PetscBool stop;
     PetscCall(SgmTrainerComputeGradient_Private(tr, tr->step, &loss));
-    PetscCheck(PetscIsNormalReal(loss) || loss == 0, comm, PETSC_ERR_USER_INPUT, "The training loss became %g at step %" PetscInt_FMT ": lower -train_lr, raise -train_t_eps, or check /data", (double)loss, tr->step + 1);
+    PetscCheck(PetscIsNormalReal(loss) || loss == 0, comm, PETSC_ERR_USER_INPUT, "The training loss became %s at step %" PetscInt_FMT ": lower -train_lr, raise -train_t_eps, or check /data", PetscIsNanReal(loss) ? "NaN" : "infinite", tr->step + 1);
     PetscCall(SgmTrainerUpdate(tr));
     tr->losshist[tr->step] = loss;
     tr->emaloss            = tr->step == 0 ? loss : 0.99 * tr->emaloss + 0.01 * loss;
