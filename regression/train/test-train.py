@@ -180,6 +180,20 @@ else:
     dw, ds = np.abs(wt - wk).max(), np.abs(stds / sd_ref - 1).max()
     check("samples", dw < 0.03 and ds < 0.25, f"per-mode weight error max {dw:.4f} (< 0.03), relative std error max {ds:.3f} (< 0.25), {NS} samples")
 
+# The likelihood of held-out points under the trained model (sgm nll, exact divergence by the
+# network's forward-mode trace) against the exact mixture's (--long only: the smoke net is too rough)
+if args.long:
+    xh = np.array([rng.multivariate_normal(mu[c], cov[c]) for c in rng.choice(K, size=1000, p=wk)])
+    with h5py.File(path("held.h5"), "w") as f:
+        f["data"] = xh
+    nll = {}
+    for name, opts in (("model", ["-score_type", "mlp", "-score_file", models["dsm"]]), ("exact", ["-score_type", "gmm", "-gmm_file", GMM])):
+        run(["nll", "-nll_data", path("held.h5"), "-nll_divergence", "exact", "-ts_type", "rk", "-ts_rk_type", "5dp", "-ts_rtol", "1e-5",
+             "-ts_atol", "1e-5", "-output", path(f"nll_{name}.h5"), "-overwrite", "-quiet"] + opts, 2)
+        with h5py.File(path(f"nll_{name}.h5"), "r") as f:
+            nll[name] = float(np.mean(f["nll"][()]))
+    check("nll", abs(nll["model"] - nll["exact"]) < 0.05, f"mean NLL of 1000 held-out points: trained dsm model {nll['model']:.4f}, exact mixture {nll['exact']:.4f} nats (|difference| < 0.05)")
+
 # ---------------------------------------------------------------------------------------------
 # Rank invariance and restarts (dsm, a small net, 120 steps)
 SMALL = ["-train_data", path("d8.h5"), "-train_loss", "dsm", "-train_batch", "96", "-net_width", "32", "-net_depth", "2",
