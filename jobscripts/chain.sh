@@ -1,8 +1,8 @@
 #!/bin/bash
 # chain.sh -- submit a pipeline of dependent Slurm jobs, each starting only if the previous one
-# succeeded (sbatch --dependency=afterok:ID): [train ->] sample -> plot.  With TRAIN_DECK set, a
-# training job (train.sbatch) comes first and the sampling job samples its model (-score_type mlp);
-# when `sgm eval` exists an eval job will join (see "Later" below).
+# succeeded (sbatch --dependency=afterok:ID): [train ->] sample -> eval -> plot.  With TRAIN_DECK
+# set, a training job (train.sbatch) comes first, the sampling job samples its model (-score_type
+# mlp) and the eval job compares the samples with the training data (DATA).
 #
 #   jobscripts/chain.sh                                        gmm8 deck, default resources
 #   DECK=input/gauss64.opts SBATCH_OPTS="-A myacct -p compute" NTASKS=8 jobscripts/chain.sh
@@ -53,10 +53,18 @@ POSTPROCESS=no DECK=$DECK EXTRA_OPTS=${EXTRA_OPTS:-} submit sample "${deps[@]}" 
 sample_id=$id
 output=${OUTPUT:-$(basename "$DECK" .opts)-$sample_id.h5}
 
-# Later, eval (when `sgm eval` exists): a jobscripts/eval.sbatch reading $output, e.g.
-#   INPUT=$output submit eval $(after "$sample_id") "$JOBSCRIPTS/eval.sbatch"; eval_id=$id
-# and the plot job below then waits for it: $(after "$eval_id").
+# Evaluation (eval.sbatch, doc/eval.md): the samples against the density they were drawn for (a gmm
+# or gaussian file, from $output's attributes) and, after training, against the training data.
+# EVAL=no leaves it out; REFERENCE names another reference set; EVAL_OPTS adds sgm eval options.
 last_id=$sample_id
+[ -n "$TRAIN_DECK" ] && REFERENCE=${REFERENCE:-${DATA:-}}
+if [ -n "$TRAIN_DECK" ] && [ -z "$REFERENCE" ]; then
+  echo "eval skipped: a trained model has no known density; set DATA or REFERENCE to compare with a set"
+elif [ "${EVAL:-yes}" != no ]; then
+  # shellcheck disable=SC2046  # after's output is two options
+  INPUT=$output REFERENCE=${REFERENCE:-} EVAL_OPTS=${EVAL_OPTS:-} submit eval $(after "$sample_id") --ntasks="$NTASKS" "$JOBSCRIPTS/eval.sbatch"
+  last_id=$id
+fi
 
 # Post-processing: summary and plot of the samples.
 # shellcheck disable=SC2046  # after's output is two options

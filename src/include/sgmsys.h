@@ -38,6 +38,14 @@ PETSC_EXTERN PetscErrorCode SgmReproducibleSum(MPI_Comm, PetscInt, PetscInt, con
 PETSC_EXTERN PetscErrorCode SgmBatchCreate(MPI_Comm, PetscInt, PetscInt, SgmBatch *);
 PETSC_EXTERN PetscErrorCode SgmBatchCreateVec(const SgmBatch *, Vec *);
 
+/* Vector updates with per-entry results independent of the local array layout (src/sys/vecops.c):
+   the samplers use them instead of VecAXPY & co., which call a BLAS whose FMA use may depend on the
+   position of an entry, so that samples stay bitwise independent of the number of ranks. */
+PETSC_EXTERN PetscErrorCode SgmVecAXPY(Vec, PetscScalar, Vec);
+PETSC_EXTERN PetscErrorCode SgmVecAXPBY(Vec, PetscScalar, PetscScalar, Vec);
+PETSC_EXTERN PetscErrorCode SgmVecAXPBYPCZ(Vec, PetscScalar, PetscScalar, PetscScalar, Vec, Vec);
+PETSC_EXTERN PetscErrorCode SgmVecWAXPY(Vec, PetscScalar, Vec, Vec);
+
 /*
   Counter-based random numbers (Philox-4x32-10, Salmon et al., SC'11).  A normal variate is a pure
   function of (seed, stream, step, global sample index, component), so the noise a sample sees does
@@ -52,6 +60,7 @@ typedef enum {
   SGM_STREAM_TRAIN_NOISE = 4, /* training: the noise eps of x_t = alpha x_0 + sigma eps (index: batch position) */
   SGM_STREAM_TRAIN_DRAW  = 5, /* training: uniforms choosing the data point, t and label dropout */
   SGM_STREAM_TRAIN_PROBE = 6, /* training: projection vectors of sliced score matching */
+  SGM_STREAM_EVAL        = 9, /* sgm eval: directions of the sliced Wasserstein distance (index: direction) */
   SGM_STREAM_NET_INIT    = 7  /* initial network weights (step 0) and Fourier frequencies (step 1) */
 } SgmStream;
 

@@ -287,7 +287,7 @@ PetscErrorCode SgmSamplerReverseDrift(SgmSampler sampler, PetscReal t, PetscReal
   PetscFunctionBegin;
   PetscCall(SgmScoreApply(sampler->score, t, &sampler->batch, X, F));
   PetscCall(SgmSDECoefficients(sampler->score->sde, t, &f, &g));
-  PetscCall(VecAXPBY(F, -f, lambda * g * g, X));
+  PetscCall(SgmVecAXPBY(F, -f, lambda * g * g, X));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -468,7 +468,7 @@ PetscErrorCode SgmSamplerSolve(SgmSampler sampler)
     PetscReal a, s, tend = sampler->tgrid[sampler->nsteps];
     PetscCall(SgmSDEMarginal(sde, tend, &a, &s));
     PetscCall(SgmScoreApply(sampler->score, tend, &sampler->batch, sampler->X, sampler->work));
-    PetscCall(VecAXPBY(sampler->X, s * s / a, 1 / a, sampler->work));
+    PetscCall(SgmVecAXPBY(sampler->X, s * s / a, 1 / a, sampler->work));
     PetscCall(SgmSamplerCheckFinite(sampler, -1, tend));
   }
   PetscCall(SgmScoreGetNFE(sampler->score, &sampler->nfe));

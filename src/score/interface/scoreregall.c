@@ -5,6 +5,7 @@ PETSC_INTERN PetscErrorCode SgmScoreCreate_Gaussian(SgmScore);
 PETSC_INTERN PetscErrorCode SgmScoreCreate_GMM(SgmScore);
 PETSC_INTERN PetscErrorCode SgmScoreCreate_Posterior(SgmScore);
 PETSC_INTERN PetscErrorCode SgmScoreCreate_MLP(SgmScore);
+PETSC_INTERN PetscErrorCode SgmScoreCreate_GaussianDense(SgmScore);
 
 PETSC_INTERN PetscErrorCode SgmScoreRegisterAll(void)
 {
@@ -13,5 +14,6 @@ PETSC_INTERN PetscErrorCode SgmScoreRegisterAll(void)
   PetscCall(PetscFunctionListAdd(&SgmScoreList, SGMSCOREGMM, SgmScoreCreate_GMM));
   PetscCall(PetscFunctionListAdd(&SgmScoreList, SGMSCOREPOSTERIOR, SgmScoreCreate_Posterior));
   PetscCall(PetscFunctionListAdd(&SgmScoreList, SGMSCOREMLP, SgmScoreCreate_MLP));
+  PetscCall(PetscFunctionListAdd(&SgmScoreList, "gaussian_dense", SgmScoreCreate_GaussianDense)); /* sgmdense.h */
   PetscFunctionReturn(PETSC_SUCCESS);
 }

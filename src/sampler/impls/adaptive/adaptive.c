@@ -95,18 +95,18 @@ static PetscErrorCode TSStep_SgmAdaptive(TS ts)
     PetscCall(SgmSDECoefficients(sde, t0, &f0, &g0));
     PetscCall(SgmSDECoefficients(sde, t1, &f1, &g1));
     PetscCall(BrownianAt(sampler, tau + h, ad->W1));
-    PetscCall(VecWAXPY(sampler->noise, -1, ad->W0, ad->W1)); /* dW */
+    PetscCall(SgmVecWAXPY(sampler->noise, -1, ad->W0, ad->W1)); /* dW */
     /* x' = (1 - h f0) x + h g0^2 s(x, t0) + g0 dW */
     PetscCall(SgmScoreApply(sampler->score, t0, &sampler->batch, X, S));
-    PetscCall(VecAXPBYPCZ(ad->xp, 1 - h * f0, h * g0 * g0, 0, X, S));
-    PetscCall(VecAXPY(ad->xp, g0, sampler->noise));
+    PetscCall(SgmVecAXPBYPCZ(ad->xp, 1 - h * f0, h * g0 * g0, 0, X, S));
+    PetscCall(SgmVecAXPY(ad->xp, g0, sampler->noise));
     PetscCall(TSPostStage(ts, tau, 0, &ad->xp));
     /* x~ = x - h f1 x' + h g1^2 s(x', t1) + g1 dW;  x'' = (x' + x~)/2 */
     PetscCall(TSPreStage(ts, tau + h));
     PetscCall(SgmScoreApply(sampler->score, t1, &sampler->batch, ad->xp, S));
-    PetscCall(VecAXPBYPCZ(S, 1, -h * f1, h * g1 * g1, X, ad->xp)); /* S <- X - h f1 x' + h g1^2 S */
-    PetscCall(VecAXPY(S, g1, sampler->noise));
-    PetscCall(VecAXPBYPCZ(ad->xpp, 0.5, 0.5, 0, ad->xp, S));
+    PetscCall(SgmVecAXPBYPCZ(S, 1, -h * f1, h * g1 * g1, X, ad->xp)); /* S <- X - h f1 x' + h g1^2 S */
+    PetscCall(SgmVecAXPY(S, g1, sampler->noise));
+    PetscCall(SgmVecAXPBYPCZ(ad->xpp, 0.5, 0.5, 0, ad->xp, S));
     PetscCall(TSPostStage(ts, tau + h, 1, &ad->xpp));
     PetscCall(AdaptiveError(sampler, &ad->E));
     PetscCall(PetscLogEventEnd(SGM_Step, 0, 0, 0, 0));

@@ -28,9 +28,9 @@ static PetscErrorCode SgmALDStep(SgmSampler sampler, PetscInt k, PetscReal t0, P
   e = ald->eps * (s * s) / (ald->sigmaL * ald->sigmaL);
   for (PetscInt j = 0; j < ald->nper; j++) {
     PetscCall(SgmScoreApply(sampler->score, t1, &sampler->batch, X, sampler->work));
-    PetscCall(VecAXPY(X, 0.5 * e, sampler->work));
+    PetscCall(SgmVecAXPY(X, 0.5 * e, sampler->work));
     PetscCall(SgmSamplerFillNoise(sampler, SGM_STREAM_SAMPLER, k * ald->nper + j, sampler->noise));
-    PetscCall(VecAXPY(X, PetscSqrtReal(e), sampler->noise));
+    PetscCall(SgmVecAXPY(X, PetscSqrtReal(e), sampler->noise));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }

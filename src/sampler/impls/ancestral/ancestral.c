@@ -30,10 +30,10 @@ static PetscErrorCode SgmAncestralStep(SgmSampler sampler, PetscInt k, PetscReal
   PetscCall(SgmSDEMarginal(sde, t1, &a1, &s1));
   var = anc->variance == SGM_ANCESTRAL_BETA ? v : v * (s1 * s1) / (s0 * s0);
   PetscCall(SgmScoreApply(sampler->score, t0, &sampler->batch, X, sampler->work));
-  PetscCall(VecAXPBY(X, v / r, 1 / r, sampler->work));
+  PetscCall(SgmVecAXPBY(X, v / r, 1 / r, sampler->work));
   if (t1 > 0 && var > 0) {
     PetscCall(SgmSamplerFillNoise(sampler, SGM_STREAM_SDE, k, sampler->noise));
-    PetscCall(VecAXPY(X, PetscSqrtReal(var), sampler->noise));
+    PetscCall(SgmVecAXPY(X, PetscSqrtReal(var), sampler->noise));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -28,10 +28,10 @@ static PetscErrorCode SgmDDIMStep(SgmSampler sampler, PetscInt k, PetscReal t0, 
   /* x_{k+1} = (a1/a0) x + [a1 s0^2/a0 - sqrt(s1^2 - c^2) s0] s + c z */
   cs = a1 * s0 * s0 / a0 - PetscSqrtReal(PetscMax(s1 * s1 - c2, 0)) * s0;
   PetscCall(SgmScoreApply(sampler->score, t0, &sampler->batch, X, sampler->work));
-  PetscCall(VecAXPBY(X, cs, a1 / a0, sampler->work));
+  PetscCall(SgmVecAXPBY(X, cs, a1 / a0, sampler->work));
   if (c2 > 0) {
     PetscCall(SgmSamplerFillNoise(sampler, SGM_STREAM_SDE, k, sampler->noise));
-    PetscCall(VecAXPY(X, PetscSqrtReal(c2), sampler->noise));
+    PetscCall(SgmVecAXPY(X, PetscSqrtReal(c2), sampler->noise));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }

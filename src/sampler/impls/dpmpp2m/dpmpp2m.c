@@ -31,13 +31,13 @@ static PetscErrorCode SgmDPMpp2MStep(SgmSampler sampler, PetscInt k, PetscReal t
   h   = s1 > 0 ? PetscLogReal(a1 / s1) - PetscLogReal(a0 / s0) : PETSC_INFINITY;
   /* x0_hat = (x + sigma^2 s)/alpha */
   PetscCall(SgmScoreApply(sampler->score, t0, &sampler->batch, X, x0hat));
-  PetscCall(VecAXPBY(x0hat, 1 / a0, s0 * s0 / a0, X));
+  PetscCall(SgmVecAXPBY(x0hat, 1 / a0, s0 * s0 / a0, X));
   if (k == 0 || k == sampler->nsteps - 1) PetscCall(VecCopy(x0hat, dpm->D));
   else {
     PetscReal r = dpm->hprev / h;
-    PetscCall(VecAXPBYPCZ(dpm->D, 1 + 1 / (2 * r), -1 / (2 * r), 0, x0hat, dpm->prev));
+    PetscCall(SgmVecAXPBYPCZ(dpm->D, 1 + 1 / (2 * r), -1 / (2 * r), 0, x0hat, dpm->prev));
   }
-  PetscCall(VecAXPBY(X, a1 * (1 - emh), s1 / s0, dpm->D));
+  PetscCall(SgmVecAXPBY(X, a1 * (1 - emh), s1 / s0, dpm->D));
   PetscCall(VecCopy(x0hat, dpm->prev));
   dpm->hprev = h;
   PetscFunctionReturn(PETSC_SUCCESS);

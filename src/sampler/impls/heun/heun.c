@@ -51,7 +51,7 @@ static PetscErrorCode SgmHeunStep(SgmSampler sampler, PetscInt k, PetscReal t0, 
     shup = PetscMin(sh0 * (1 + gamma), smax);
     PetscCall(SgmSDETimeFromNoiseToSignal(sde, shup, &tup));
     PetscCall(SgmSamplerFillNoise(sampler, SGM_STREAM_SAMPLER, k, sampler->noise));
-    PetscCall(VecAXPY(X, PetscSqrtReal(PetscMax(shup * shup - sh0 * sh0, 0)) * heun->s_noise, sampler->noise));
+    PetscCall(SgmVecAXPY(X, PetscSqrtReal(PetscMax(shup * shup - sh0 * sh0, 0)) * heun->s_noise, sampler->noise));
     t0 = tup;
     PetscCall(SgmSDEMarginal(sde, t0, &a0, &s0));
     sh0 = shup;
@@ -60,12 +60,12 @@ static PetscErrorCode SgmHeunStep(SgmSampler sampler, PetscInt k, PetscReal t0, 
   PetscCall(VecCopy(X, heun->y0));
   PetscCall(VecScale(X, a0));
   PetscCall(HeunSlope(sampler, t0, X, heun->d));
-  PetscCall(VecWAXPY(X, sh1 - sh0, heun->d, heun->y0));
+  PetscCall(SgmVecWAXPY(X, sh1 - sh0, heun->d, heun->y0));
   if (sh1 > 0) { /* trapezoidal corrector, except into sigma_hat = 0 */
     PetscCall(VecScale(X, a1));
     PetscCall(HeunSlope(sampler, t1, X, d1));
-    PetscCall(VecAXPY(heun->d, 1, d1));
-    PetscCall(VecWAXPY(X, 0.5 * (sh1 - sh0), heun->d, heun->y0));
+    PetscCall(SgmVecAXPY(heun->d, 1, d1));
+    PetscCall(SgmVecWAXPY(X, 0.5 * (sh1 - sh0), heun->d, heun->y0));
   }
   PetscCall(VecScale(X, a1));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -96,9 +96,9 @@ static PetscErrorCode SgmPCStep(SgmSampler sampler, PetscInt k, PetscReal t0, Pe
     break;
   case SGM_PC_PREDICTOR_REVERSE_DIFFUSION:
     PetscCall(SgmScoreApply(sampler->score, t0, &sampler->batch, X, sampler->work));
-    PetscCall(VecAXPBY(X, v, 2 - r, sampler->work));
+    PetscCall(SgmVecAXPBY(X, v, 2 - r, sampler->work));
     PetscCall(SgmSamplerFillNoise(sampler, SGM_STREAM_SDE, k, sampler->noise));
-    PetscCall(VecAXPY(X, PetscSqrtReal(v), sampler->noise));
+    PetscCall(SgmVecAXPY(X, PetscSqrtReal(v), sampler->noise));
     break;
   case SGM_PC_PREDICTOR_NONE:
     break;
