@@ -53,6 +53,7 @@ PetscErrorCode SgmScoreSetType(SgmScore score, SgmScoreType type)
   PetscCall(PetscMemzero(score->ops, sizeof(struct _SgmScoreOps)));
   score->data        = NULL;
   score->setupcalled = PETSC_FALSE;
+  score->collective  = PETSC_FALSE;
   PetscCall(PetscObjectChangeTypeName((PetscObject)score, type));
   PetscCall((*create)(score));
   PetscFunctionReturn(PETSC_SUCCESS);

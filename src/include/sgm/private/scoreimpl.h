@@ -52,6 +52,7 @@ struct _p_SgmScore {
   PetscInt64 njvp; /* batched Jacobian-vector products (and divergences, counted in JVPs) */
   PetscReal  fd_h; /* relative step of the finite-difference fallbacks */
   PetscBool  setupcalled;
+  PetscBool  collective; /* apply is collective: every rank calls it once per batch (gaussian_dense) */
   void      *data;
   /* guidance (guidance.c): s = (1 - gamma) s_u + gamma s_c, or s_u + gamma grad log p(y|x_t) */
   SgmGuidanceType guidance;

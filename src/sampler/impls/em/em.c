@@ -32,7 +32,9 @@ PetscErrorCode SgmEMStep(SgmSampler sampler, PetscInt k, PetscReal t0, PetscReal
 {
   SgmScore        score = sampler->score;
   const SgmBatch *b     = &sampler->batch;
-  const PetscInt  n = b->n, d = b->d, cn = PetscMax(1, SGM_EM_CHUNK / (d * SGM_LANES)) * SGM_LANES;
+  const PetscInt  n = b->n, d = b->d;
+  /* a collective score takes the rank's whole batch in one call (also an empty one) */
+  const PetscInt  cn = score->collective ? PetscMax(1, (n + SGM_LANES - 1) / SGM_LANES) * SGM_LANES : PetscMax(1, SGM_EM_CHUNK / (d * SGM_LANES)) * SGM_LANES;
   PetscReal       h = t0 - t1, f, g;
   PetscScalar    *x, *buf, *xs, *ss, *zs;
 
@@ -44,7 +46,7 @@ PetscErrorCode SgmEMStep(SgmSampler sampler, PetscInt k, PetscReal t0, PetscReal
   ss = xs + cn * d;
   zs = ss + cn * d;
   PetscCall(VecGetArray(X, &x));
-  for (PetscInt i0 = 0; i0 < n; i0 += cn) {
+  for (PetscInt i0 = 0; i0 < n || (score->collective && i0 == 0); i0 += cn) {
     const PetscInt m = PetscMin(cn, n - i0), mpad = (m + SGM_LANES - 1) / SGM_LANES * SGM_LANES;
     SgmBatch       chunk = *b;
 

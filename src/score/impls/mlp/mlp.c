@@ -79,7 +79,7 @@ static PetscErrorCode SgmScoreSetUp_MLP(SgmScore score)
 
   PetscFunctionBegin;
   if (!ml->net) {
-    PetscCheck(ml->file[0], comm, PETSC_ERR_USER_INPUT, "The mlp score needs a model file: give -score_file model.h5 (written by `sgm train`)");
+    PetscCheck(ml->file[0], comm, PETSC_ERR_USER_INPUT, "The mlp score needs a model file: give -%sscore_file model.h5 (written by `sgm train`)", ((PetscObject)score)->prefix ? ((PetscObject)score)->prefix : "");
     PetscCall(SgmH5OpenParallel(comm, ml->file, &file));
     PetscCheck(H5Lexists(file, group, H5P_DEFAULT) > 0, comm, PETSC_ERR_USER_INPUT, "'%s' has no group /%s: it is not a model file of `sgm train`", ml->file, group);
     PetscCall(CheckSDE(score, file));
