@@ -117,7 +117,28 @@ PetscErrorCode SgmCommandSample(MPI_Comm comm)
   PetscCall(SgmSamplerGetBatch(sampler, &b));
   PetscCall(SgmSamplerGetNFE(sampler, &nfe));
   PetscCall(SgmOutputGetFile(out, &file));
-  PetscCall(SgmOutputWriteBatch(out, "samples", b, X));
+  { /* a latent model's samples are decoded; the latent ones are kept as /latent_samples */
+    SgmScore score;
+    PetscInt D;
+    PetscCall(SgmSamplerGetScore(sampler, &score));
+    PetscCall(SgmScoreGetDataDimension(score, &D));
+    if (D != b->d) {
+      SgmBatch           bd;
+      Vec                Y;
+      const PetscScalar *xz;
+      PetscScalar       *y;
+      PetscCall(SgmBatchCreate(comm, b->N, D, &bd));
+      PetscCall(SgmBatchCreateVec(&bd, &Y));
+      PetscCall(VecGetArrayRead(X, &xz));
+      PetscCall(VecGetArray(Y, &y));
+      PetscCall(SgmScoreDecode(score, b->n, xz, y));
+      PetscCall(VecRestoreArray(Y, &y));
+      PetscCall(VecRestoreArrayRead(X, &xz));
+      PetscCall(SgmOutputWriteBatch(out, "samples", &bd, Y));
+      PetscCall(SgmOutputWriteBatch(out, "latent_samples", b, X));
+      PetscCall(VecDestroy(&Y));
+    } else PetscCall(SgmOutputWriteBatch(out, "samples", b, X));
+  }
   {
     hsize_t   one = 1;
     PetscReal v   = (PetscReal)nfe;

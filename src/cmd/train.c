@@ -9,7 +9,7 @@ PetscErrorCode SgmCommandTrain(MPI_Comm comm)
   SgmTrainer     tr;
   SgmOutput      out = NULL;
   char           output[PETSC_MAX_PATH_LEN] = "model.h5", restart[PETSC_MAX_PATH_LEN] = "", ckpt[PETSC_MAX_PATH_LEN + 8] = "";
-  PetscBool      overwrite = PETSC_FALSE, help, quiet = PETSC_FALSE, allowunused = PETSC_FALSE, left = PETSC_TRUE, leftset, hasckpt, interrupted;
+  PetscBool      overwrite = PETSC_FALSE, help, view, quiet = PETSC_FALSE, allowunused = PETSC_FALSE, left = PETSC_TRUE, leftset, hasckpt, interrupted;
   PetscInt       step, steps;
   PetscInt64     seed = 1;
   PetscLogDouble t0, t1;
@@ -22,6 +22,7 @@ PetscErrorCode SgmCommandTrain(MPI_Comm comm)
   PetscCall(PetscOptionsBool("-quiet", "Print neither progress lines nor the summary", "", quiet, &quiet, NULL));
   PetscCall(PetscOptionsBool("-allow_unused_options", "Run even if an option is used by no part of sgm (by default such an option, e.g. a misspelt one, is an error)", "", allowunused, &allowunused, NULL));
   PetscCall(PetscOptionsString("-train_checkpoint", "Checkpoint file (default: OUTPUT.ckpt); written at the end, every -train_checkpoint_every steps and on SIGTERM/SIGUSR1", "SgmTrainerSetCheckpoint", ckpt, ckpt, sizeof(ckpt), &hasckpt));
+  PetscCall(PetscOptionsName("-train_view", "Print the trainer, its network and SDE before training", "SgmTrainerView", NULL));
   PetscCall(PetscOptionsString("-restart", "Continue training from this checkpoint (same options; -train_steps is the new total)", "SgmTrainerRestart", restart, restart, sizeof(restart), NULL));
   PetscOptionsEnd();
   if (!hasckpt) PetscCall(PetscSNPrintf(ckpt, sizeof(ckpt), "%s.ckpt", output));
@@ -38,10 +39,11 @@ PetscErrorCode SgmCommandTrain(MPI_Comm comm)
   PetscCall(SgmTrainerSetCheckpoint(tr, ckpt));
   PetscCall(SgmTrainerSetUp(tr)); /* every input is checked before a file is created */
   PetscCall(PetscOptionsGetBool(NULL, NULL, "-options_left", &left, &leftset));
+  PetscCall(PetscOptionsHasName(NULL, NULL, "-train_view", &view)); /* used below, after the check */
   if (!allowunused && !(leftset && !left)) PetscCall(SgmCheckUnusedOptions(comm, "train"));
   if (restart[0]) PetscCall(SgmTrainerRestart(tr, restart));
   PetscCall(SgmOutputCreate(comm, output, overwrite, &out));
-  PetscCall(PetscObjectViewFromOptions((PetscObject)tr, NULL, "-train_view"));
+  if (view) PetscCall(PetscObjectViewFromOptions((PetscObject)tr, NULL, "-train_view"));
 
   PetscCall(PetscTime(&t0));
   PetscCall(SgmTrainerTrain(tr));

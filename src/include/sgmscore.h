@@ -21,6 +21,8 @@ PETSC_EXTERN PetscErrorCode SgmScoreGetSDE(SgmScore, SgmSDE *);
 PETSC_EXTERN PetscErrorCode SgmScoreSetFromOptions(SgmScore);
 PETSC_EXTERN PetscErrorCode SgmScoreSetUp(SgmScore);
 PETSC_EXTERN PetscErrorCode SgmScoreGetDimension(SgmScore, PetscInt *);
+PETSC_EXTERN PetscErrorCode SgmScoreGetDataDimension(SgmScore, PetscInt *);
+PETSC_EXTERN PetscErrorCode SgmScoreDecode(SgmScore, PetscInt, const PetscScalar[], PetscScalar[]);
 PETSC_EXTERN PetscErrorCode SgmScoreApply(SgmScore, PetscReal, const SgmBatch *, Vec, Vec);
 PETSC_EXTERN PetscErrorCode SgmScoreApplyArray(SgmScore, PetscReal, PetscInt, const PetscScalar[], PetscScalar[]);
 PETSC_EXTERN PetscErrorCode SgmScoreLogDensity(SgmScore, PetscReal, PetscInt, const PetscScalar[], PetscReal[]);

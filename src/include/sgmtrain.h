@@ -17,6 +17,12 @@ typedef struct _p_SgmTrainer *SgmTrainer;
 PETSC_EXTERN PetscClassId SGM_TRAINER_CLASSID;
 
 typedef enum {
+  SGM_LATENT_NONE,
+  SGM_LATENT_PCA
+} SgmLatentType;
+PETSC_EXTERN const char *const SgmLatentTypes[];
+
+typedef enum {
   SGM_TRAIN_WEIGHT_DEFAULT,    /* simple: 1; the score losses: sigma^2 */
   SGM_TRAIN_WEIGHT_NONE,       /* lambda(t) = 1 */
   SGM_TRAIN_WEIGHT_SIGMA2,     /* lambda(t) = sigma(t)^2 (Song et al. 2021) */

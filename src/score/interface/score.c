@@ -54,6 +54,7 @@ PetscErrorCode SgmScoreSetType(SgmScore score, SgmScoreType type)
   score->data        = NULL;
   score->setupcalled = PETSC_FALSE;
   score->collective  = PETSC_FALSE;
+  score->datadim     = 0;
   PetscCall(PetscObjectChangeTypeName((PetscObject)score, type));
   PetscCall((*create)(score));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -129,6 +130,26 @@ PetscErrorCode SgmScoreGetDimension(SgmScore score, PetscInt *d)
   PetscFunctionBegin;
   PetscCall(SgmScoreSetUp(score));
   *d = score->dim;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The dimension of the samples a user sees: that of the data for a latent model (whose score, and
+   so the sampler, works in the latent space of dimension SgmScoreGetDimension), else the same. */
+PetscErrorCode SgmScoreGetDataDimension(SgmScore score, PetscInt *D)
+{
+  PetscFunctionBegin;
+  PetscCall(SgmScoreSetUp(score));
+  *D = score->datadim > 0 ? score->datadim : score->dim;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* x = D(z) for n latent samples z (rows); a copy when the model is not latent. */
+PetscErrorCode SgmScoreDecode(SgmScore score, PetscInt n, const PetscScalar z[], PetscScalar x[])
+{
+  PetscFunctionBegin;
+  PetscCall(SgmScoreSetUp(score));
+  if (score->ops->decode) PetscUseTypeMethod(score, decode, n, z, x);
+  else PetscCall(PetscArraycpy(x, z, n * score->dim));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -7,9 +7,11 @@
 #include <sgmio.h>
 #include <sgmsampler.h>
 #include <signal.h>
+#include <sgmdense.h>
 
 PetscClassId       SGM_TRAINER_CLASSID;
 static PetscLogEvent SGM_TrainGrad, SGM_TrainAllreduce, SGM_TrainUpdate;
+const char *const  SgmLatentTypes[]     = {"none", "pca", "SgmLatentType", "SGM_LATENT_", NULL};
 const char *const  SgmTrainWeightings[] = {"default", "none", "sigma2", "likelihood", "SgmTrainWeighting", "SGM_TRAIN_WEIGHT_", NULL};
 
 static PetscErrorCode SgmTrainerInitializePackage(void)
@@ -73,6 +75,12 @@ PetscErrorCode SgmTrainerSetFromOptions(SgmTrainer tr)
   PetscCall(PetscOptionsReal("-train_t_eps", "Smallest training time: t ~ U(t_eps, T) (default: -sde_eps)", "", tr->teps, &tr->teps, NULL));
   PetscCall(PetscOptionsInt("-train_ssm_probes", "Projection vectors per sample of the sliced losses", "", tr->nprobe, &tr->nprobe, NULL));
   PetscCall(PetscOptionsBool("-train_ssm_gaussian", "Gaussian projection vectors for ssm (default: Rademacher)", "", tr->gaussprobe, &tr->gaussprobe, NULL));
+  {
+    SgmLatentType lt = tr->latent ? SGM_LATENT_PCA : SGM_LATENT_NONE;
+    PetscCall(PetscOptionsEnum("-latent", "Latent diffusion: none, or pca (train on z = U_k^T (x - mu), the top -latent_dim principal components; samples are decoded)", "", SgmLatentTypes, (PetscEnum)lt, (PetscEnum *)&lt, NULL));
+    tr->latent = lt == SGM_LATENT_PCA ? PETSC_TRUE : PETSC_FALSE;
+  }
+  PetscCall(PetscOptionsInt("-latent_dim", "Dimension k of the latent space of -latent pca", "", tr->latentdim, &tr->latentdim, NULL));
   PetscCall(PetscOptionsBool("-train_conditional", "Class-conditional training on /labels (class embedding with label dropout)", "", tr->conditional, &tr->conditional, NULL));
   PetscCall(PetscOptionsReal("-train_uncond_prob", "Label dropout: probability that a sample is trained with the null label (classifier-free guidance)", "", tr->uncondprob, &tr->uncondprob, NULL));
   PetscCall(PetscOptionsInt("-train_batch", "Global minibatch size (shared by the ranks)", "", tr->B, &tr->B, NULL));
@@ -171,6 +179,72 @@ static PetscErrorCode SgmTrainerLoadData(SgmTrainer tr)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/*
+  The linear autoencoder of latent diffusion (lecture notes): mu and the covariance S = (1/N) sum
+  (x - mu)(x - mu)^T of the data, S = U diag(lambda) U^T by the distributed eigensolver (pdsyevd),
+  U_k the k leading eigenvectors; the data are replaced by z = U_k^T (x - mu).  Then
+  (1/N) sum ||x - D(E(x))||^2 = sum of the discarded eigenvalues, which is checked here.
+  Every rank holds the whole data set, so mu and S are computed identically on each.
+*/
+static PetscErrorCode SgmTrainerEncodePCA(SgmTrainer tr)
+{
+  MPI_Comm   comm = PetscObjectComm((PetscObject)tr);
+  PetscInt   N = tr->N, d = tr->d, k = tr->latentdim;
+  PetscReal *S, *V, *w, *z, recon = 0, disc = 0, tot = 0;
+  SgmDense   A, Vd;
+
+  PetscFunctionBegin;
+  PetscCheck(k >= 1 && k <= d, comm, PETSC_ERR_USER_INPUT, "-latent_dim must lie in 1 .. %" PetscInt_FMT " (the data dimension); got %" PetscInt_FMT, d, k);
+  PetscCall(PetscCalloc3(d, &tr->lmean, d * k, &tr->lbasis, d, &tr->leig));
+  PetscCall(PetscCalloc3(d * d, &S, d * d, &V, d, &w));
+  for (PetscInt i = 0; i < N; i++)
+    for (PetscInt c = 0; c < d; c++) tr->lmean[c] += tr->data[i * d + c];
+  for (PetscInt c = 0; c < d; c++) tr->lmean[c] /= N;
+  for (PetscInt i = 0; i < N; i++) { /* two-pass: centred products */
+    const PetscReal *x = tr->data + i * d;
+    for (PetscInt a = 0; a < d; a++)
+      for (PetscInt b = 0; b <= a; b++) S[a * d + b] += (x[a] - tr->lmean[a]) * (x[b] - tr->lmean[b]);
+  }
+  for (PetscInt a = 0; a < d; a++)
+    for (PetscInt b = 0; b <= a; b++) S[b * d + a] = S[a * d + b] = S[a * d + b] / N;
+  PetscCall(SgmDenseCreate(comm, d, &A));
+  PetscCall(SgmDenseCreate(comm, d, &Vd));
+  PetscCall(SgmDenseSetFromReplicated(A, S));
+  PetscCall(SgmDenseSymEig(A, w, Vd));
+  PetscCall(SgmDenseGetReplicated(Vd, V));
+  PetscCall(SgmDenseDestroy(&A));
+  PetscCall(SgmDenseDestroy(&Vd));
+  /* descending order: column j of U_k is eigenvector d-1-j (pdsyevd returns ascending eigenvalues) */
+  for (PetscInt j = 0; j < d; j++) tr->leig[j] = w[d - 1 - j];
+  for (PetscInt c = 0; c < d; c++)
+    for (PetscInt j = 0; j < k; j++) tr->lbasis[c * k + j] = V[c * d + (d - 1 - j)];
+  PetscCall(PetscMalloc1(N * k, &z));
+  for (PetscInt i = 0; i < N; i++) {
+    const PetscReal *x = tr->data + i * d;
+    for (PetscInt j = 0; j < k; j++) {
+      PetscReal s = 0;
+      for (PetscInt c = 0; c < d; c++) s += tr->lbasis[c * k + j] * (x[c] - tr->lmean[c]);
+      z[i * k + j] = s;
+    }
+    for (PetscInt c = 0; c < d; c++) { /* reconstruction D(E(x)) */
+      PetscReal xr = tr->lmean[c];
+      for (PetscInt j = 0; j < k; j++) xr += tr->lbasis[c * k + j] * z[i * k + j];
+      recon += (x[c] - xr) * (x[c] - xr);
+    }
+  }
+  recon /= N;
+  for (PetscInt j = 0; j < d; j++) tot += PetscMax(tr->leig[j], 0);
+  for (PetscInt j = k; j < d; j++) disc += PetscMax(tr->leig[j], 0);
+  tr->lrecon   = recon;
+  tr->ldiscard = disc;
+  PetscCheck(PetscAbsReal(recon - disc) <= 1e-8 * tot + 1e-300, comm, PETSC_ERR_PLIB, "PCA: the reconstruction error %g differs from the discarded eigenvalue mass %g", (double)recon, (double)disc);
+  PetscCall(PetscFree(tr->data));
+  tr->data = z;
+  tr->d    = k;
+  PetscCall(PetscFree3(S, V, w));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode SgmTrainerSetUp(SgmTrainer tr)
 {
   MPI_Comm  comm = PetscObjectComm((PetscObject)tr);
@@ -194,6 +268,8 @@ PetscErrorCode SgmTrainerSetUp(SgmTrainer tr)
   if (tr->teps < 0) tr->teps = eps;
   PetscCheck(tr->teps > 0 && tr->teps < T, comm, PETSC_ERR_USER_INPUT, "-train_t_eps must lie in (0, T = %g); got %g (sigma(0) = 0 makes the losses singular)", (double)T, (double)tr->teps);
   PetscCall(SgmTrainerLoadData(tr));
+  tr->datadim = tr->d;
+  if (tr->latent) PetscCall(SgmTrainerEncodePCA(tr));
   if (tr->conditional) {
     PetscCheck(tr->labels, comm, PETSC_ERR_USER_INPUT, "-train_conditional needs labels: '%s' has no /labels dataset", tr->datafile);
     PetscCall(SgmNetGetNumClasses(tr->net, &nc));
@@ -437,6 +513,7 @@ PetscErrorCode SgmTrainerView(SgmTrainer tr, PetscViewer viewer)
   PetscCall(PetscObjectPrintClassNamePrefixType((PetscObject)tr, viewer));
   PetscCall(PetscViewerASCIIPushTab(viewer));
   PetscCall(PetscViewerASCIIPrintf(viewer, "data %s: %" PetscInt_FMT " points of dimension %" PetscInt_FMT "%s\n", tr->datafile, tr->N, tr->d, tr->conditional ? ", class-conditional" : ""));
+  if (tr->latent) PetscCall(PetscViewerASCIIPrintf(viewer, "latent diffusion on PCA: %" PetscInt_FMT " of %" PetscInt_FMT " components, reconstruction error %g (discarded eigenvalue mass %g)\n", tr->latentdim, tr->datadim, (double)tr->lrecon, (double)tr->ldiscard));
   PetscCall(PetscViewerASCIIPrintf(viewer, "loss %s, weighting %s, t ~ U(%g, T)\n", SgmLossTypes[tr->loss], SgmTrainWeightings[tr->weighting], (double)tr->teps));
   PetscCall(PetscViewerASCIIPrintf(viewer, "Adam lr %g (warm-up %" PetscInt_FMT "), betas %g %g, clip %g, EMA %g; %" PetscInt_FMT " steps of global batch %" PetscInt_FMT "\n", (double)tr->lr, tr->warmup, (double)tr->beta1, (double)tr->beta2, (double)tr->clip, (double)tr->emadecay, tr->steps, tr->B));
   PetscCall(SgmNetView(tr->net, viewer));
@@ -461,6 +538,7 @@ PetscErrorCode SgmTrainerDestroy(SgmTrainer *tr)
   PetscCall(SgmScoreDestroy(&t->target));
   PetscCall(PetscFree(t->data));
   PetscCall(PetscFree(t->labels));
+  PetscCall(PetscFree3(t->lmean, t->lbasis, t->leig));
   PetscCall(PetscFree4(t->m, t->v, t->ema, t->gbuf));
   PetscCall(PetscFree(t->losshist));
   PetscCall(PetscFree6(t->xt, t->eps, t->tt, t->alpha, t->sigma, t->w));

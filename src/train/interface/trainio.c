@@ -67,6 +67,8 @@ static PetscErrorCode WriteTrainAttributes(SgmTrainer tr, hid_t loc)
   PetscCall(SgmH5AttrInt(loc, "data_points", tr->N));
   PetscCall(SgmH5AttrInt(loc, "data_dim", tr->d));
   PetscCall(SgmH5AttrInt(loc, "data_classes", tr->nclasses));
+  PetscCall(SgmH5AttrString(loc, "latent", tr->latent ? "pca" : "none"));
+  PetscCall(SgmH5AttrInt(loc, "latent_dim", tr->latent ? tr->latentdim : 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -109,6 +111,19 @@ PetscErrorCode SgmTrainerWriteModel(SgmTrainer tr, hid_t file)
   PetscCall(SgmH5WriteSmall(comm, g, "sde_check", 2, dims, tab));
   PetscCall(WriteTrainAttributes(tr, g));
   PetscCallHDF5(H5Gclose(g));
+  if (tr->latent) { /* the decoder D(z) = U_k z + mu (and the encoder U_k^T (x - mu)) */
+    hsize_t dd = (hsize_t)tr->datadim, db[2] = {(hsize_t)tr->datadim, (hsize_t)tr->latentdim};
+    PetscCallHDF5(g = H5Gcreate2(file, "latent", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    PetscCall(SgmH5WriteSmall(comm, g, "mean", 1, &dd, tr->lmean));
+    PetscCall(SgmH5WriteSmall(comm, g, "basis", 2, db, tr->lbasis));
+    PetscCall(SgmH5WriteSmall(comm, g, "eigenvalues", 1, &dd, tr->leig));
+    PetscCall(SgmH5AttrString(g, "latent_type", "pca"));
+    PetscCall(SgmH5AttrInt(g, "latent_dim", tr->latentdim));
+    PetscCall(SgmH5AttrInt(g, "data_dim", tr->datadim));
+    PetscCall(SgmH5AttrReal(g, "reconstruction_error", tr->lrecon));
+    PetscCall(SgmH5AttrReal(g, "discarded_eigenvalue_mass", tr->ldiscard));
+    PetscCallHDF5(H5Gclose(g));
+  }
   PetscCall(SgmSDEWriteAttributes(tr->sde, file));
   PetscCall(WriteTrainAttributes(tr, file));
   PetscFunctionReturn(PETSC_SUCCESS);

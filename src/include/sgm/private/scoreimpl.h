@@ -42,6 +42,8 @@ struct _SgmScoreOps {
   /* optional: *cond = the class-conditional score s(x,t|y) of the same model (gmm: the components
      labelled y), built and set up; used by guidance when no -cond_score_type is given */
   PetscErrorCode (*conditional)(SgmScore, PetscInt, SgmScore *);
+  /* optional: x[n*D] = D(z), the decoder of a latent model (mlp with -latent pca), D = datadim */
+  PetscErrorCode (*decode)(SgmScore, PetscInt, const PetscScalar *, PetscScalar *);
 };
 
 struct _p_SgmScore {
@@ -52,6 +54,7 @@ struct _p_SgmScore {
   PetscInt64 njvp; /* batched Jacobian-vector products (and divergences, counted in JVPs) */
   PetscReal  fd_h; /* relative step of the finite-difference fallbacks */
   PetscBool  setupcalled;
+  PetscInt   datadim; /* dimension of the decoded samples (latent models); 0: dim */
   PetscBool  collective; /* apply is collective: every rank calls it once per batch (gaussian_dense) */
   void      *data;
   /* guidance (guidance.c): s = (1 - gamma) s_u + gamma s_c, or s_u + gamma grad log p(y|x_t) */

@@ -19,6 +19,11 @@ struct _p_SgmTrainer {
   PetscReal        *data;
   PetscInt         *labels;
   PetscBool         conditional; /* train with labels (class embedding, label dropout) */
+  /* latent diffusion on a linear (PCA) autoencoder: E(x) = U_k^T (x - mu), D(z) = U_k z + mu */
+  PetscBool         latent;
+  PetscInt          latentdim, datadim;          /* k and the data's d (tr->d becomes k) */
+  PetscReal        *lmean, *lbasis, *leig;       /* mu [d], U_k [d,k] row-major, eigenvalues [d] descending */
+  PetscReal         lrecon, ldiscard;            /* mean ||x - D(E(x))||^2 and the discarded eigenvalue mass */
   /* the loss */
   SgmLossType       loss;
   SgmTrainWeighting weighting;

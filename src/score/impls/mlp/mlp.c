@@ -25,6 +25,9 @@ typedef struct {
   PetscInt      nwork;
   PetscReal    *tt, *al, *si, *sw;
   PetscInt     *lab;
+  /* latent model (-latent pca in training): D(z) = U_k z + mu */
+  PetscInt      D;            /* data dimension, 0 if not latent */
+  PetscReal    *lmean, *lbasis; /* mu [D], U_k [D,k] row-major */
 } SgmScore_MLP;
 
 static PetscErrorCode SgmScoreSetFromOptions_MLP(SgmScore score, PetscOptionItems *PetscOptionsObject)
@@ -70,6 +73,33 @@ static PetscErrorCode CheckSDE(SgmScore score, hid_t file)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+static PetscErrorCode ReadAll(hid_t file, const char name[], PetscReal v[])
+{
+  hid_t dset;
+
+  PetscFunctionBegin;
+  PetscCallHDF5(dset = H5Dopen2(file, name, H5P_DEFAULT));
+  PetscCallHDF5(H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v));
+  PetscCallHDF5(H5Dclose(dset));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* x = U_k z + mu, row by row */
+static PetscErrorCode SgmScoreDecode_MLP(SgmScore score, PetscInt n, const PetscScalar *z, PetscScalar *x)
+{
+  SgmScore_MLP *ml = (SgmScore_MLP *)score->data;
+  PetscInt      k  = score->dim, D = ml->D;
+
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < n; i++)
+    for (PetscInt c = 0; c < D; c++) {
+      PetscReal v = ml->lmean[c];
+      for (PetscInt j = 0; j < k; j++) v += ml->lbasis[c * k + j] * z[i * k + j];
+      x[i * D + c] = v;
+    }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode SgmScoreSetUp_MLP(SgmScore score)
 {
   SgmScore_MLP *ml   = (SgmScore_MLP *)score->data;
@@ -87,9 +117,23 @@ static PetscErrorCode SgmScoreSetUp_MLP(SgmScore score)
     PetscCallHDF5(g = H5Gopen2(file, group, H5P_DEFAULT));
     PetscCall(SgmNetLoad(ml->net, g));
     PetscCallHDF5(H5Gclose(g));
+    PetscCall(PetscFree2(ml->lmean, ml->lbasis));
+    ml->D = 0;
+    if (H5Lexists(file, "latent", H5P_DEFAULT) > 0) {
+      PetscInt k, dm[1], db[2];
+      PetscCall(SgmNetGetDimension(ml->net, &k));
+      PetscCall(SgmH5DatasetShape(comm, file, "latent/mean", 1, dm));
+      PetscCall(SgmH5DatasetShape(comm, file, "latent/basis", 2, db));
+      PetscCheck(db[0] == dm[0] && db[1] == k, comm, PETSC_ERR_USER_INPUT, "'%s': /latent/basis has shape [%" PetscInt_FMT ",%" PetscInt_FMT "], expected [%" PetscInt_FMT ",%" PetscInt_FMT "]", ml->file, db[0], db[1], dm[0], k);
+      ml->D = dm[0];
+      PetscCall(PetscMalloc2(ml->D, &ml->lmean, ml->D * k, &ml->lbasis));
+      PetscCall(ReadAll(file, "latent/mean", ml->lmean));
+      PetscCall(ReadAll(file, "latent/basis", ml->lbasis));
+    }
     PetscCallHDF5(H5Fclose(file));
   }
   PetscCall(SgmNetGetDimension(ml->net, &score->dim));
+  score->datadim = ml->D;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -164,6 +208,14 @@ static PetscErrorCode SgmScoreConditional_MLP(SgmScore score, PetscInt y, SgmSco
   cm->label = y;
   PetscCall(PetscStrncpy(cm->file, ml->file, sizeof(cm->file)));
   cm->weights = ml->weights;
+  cm->D       = ml->D;
+  if (ml->D) {
+    PetscInt k;
+    PetscCall(SgmNetGetDimension(ml->net, &k));
+    PetscCall(PetscMalloc2(ml->D, &cm->lmean, ml->D * k, &cm->lbasis));
+    PetscCall(PetscArraycpy(cm->lmean, ml->lmean, ml->D));
+    PetscCall(PetscArraycpy(cm->lbasis, ml->lbasis, ml->D * k));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -173,6 +225,7 @@ static PetscErrorCode SgmScoreView_MLP(SgmScore score, PetscViewer viewer)
 
   PetscFunctionBegin;
   PetscCall(PetscViewerASCIIPrintf(viewer, "network from %s (%s weights)%s\n", ml->file, SgmMLPWeightsTypes[ml->weights], ml->label >= 0 ? ", class-conditional" : ""));
+  if (ml->D) PetscCall(PetscViewerASCIIPrintf(viewer, "latent model: samples of dimension %" PetscInt_FMT " decoded to %" PetscInt_FMT " by the PCA decoder of the file\n", score->dim, ml->D));
   if (ml->label >= 0) PetscCall(PetscViewerASCIIPrintf(viewer, "label %" PetscInt_FMT "\n", ml->label));
   if (ml->net) PetscCall(SgmNetView(ml->net, viewer));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -195,6 +248,7 @@ static PetscErrorCode SgmScoreDestroy_MLP(SgmScore score)
   PetscFunctionBegin;
   PetscCall(SgmNetDestroy(&ml->net));
   PetscCall(PetscFree5(ml->tt, ml->al, ml->si, ml->lab, ml->sw));
+  PetscCall(PetscFree2(ml->lmean, ml->lbasis));
   PetscCall(PetscFree(score->data));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -213,6 +267,7 @@ PETSC_INTERN PetscErrorCode SgmScoreCreate_MLP(SgmScore score)
   score->ops->jvp            = SgmScoreJacobianVector_MLP;
   score->ops->divergence     = SgmScoreDivergence_MLP;
   score->ops->conditional    = SgmScoreConditional_MLP;
+  score->ops->decode         = SgmScoreDecode_MLP;
   score->ops->view           = SgmScoreView_MLP;
   score->ops->attributes     = SgmScoreWriteAttributes_MLP;
   score->ops->destroy        = SgmScoreDestroy_MLP;
