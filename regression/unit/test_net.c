@@ -18,6 +18,10 @@
         file whose theta has the wrong length, a net of another width, and data of another
         dimension are refused; and a save/load through a file opened with MPI-IO on all ranks.
         test_net_2ranks.sh runs the whole test on 2 ranks (every check reduced over them).
+    (g) the shared-time path (all samples at one time and label, as a sampler calls the net: the
+        time embedding and P_l temb computed once) against the general path forced by net->noshare:
+        score, JVP, trace, and the loss gradient (whose backward pass then sums the time adjoint
+        first), relative to the largest entry.  Bound 1e-14 (only the summation order differs).
   -ref_print: print three networks with inputs and outputs for the NumPy reference net_ref.py
   (run by test_net_ref.sh): an independent forward pass of the documented architecture.
   -bench: instead time forward+backward of the simple loss (batch 1024, width 256, depth 3, d 2/64).
@@ -563,6 +567,70 @@ static PetscErrorCode RefPrint(const char *opts, PetscInt nclasses)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* max |a - b| / max |b| */
+static PetscReal RelDiff(PetscInt n, const PetscReal *a, const PetscReal *b)
+{
+  PetscReal e = 0, m = 0;
+  for (PetscInt q = 0; q < n; q++) {
+    e = PetscMax(e, PetscAbsReal(a[q] - b[q]));
+    m = PetscMax(m, PetscAbsReal(b[q]));
+  }
+  return e / m;
+}
+
+/* (g) the shared-time fast path against the general path */
+static PetscErrorCode TestSharedTime(Tally *tl)
+{
+  const char *opts[3] = {"-net_width 20 -net_depth 3 -net_embed_dim 6 -net_output edm -net_classes 3",
+                         "-net_width 17 -net_depth 2 -net_embed_dim 8 -net_residual false -net_output eps",
+                         "-net_width 9 -net_depth 1 -net_embedding sinusoidal -net_time_input t -net_output score"};
+  char        name[128];
+
+  PetscFunctionBegin;
+  for (int c = 0; c < 3; c++) {
+    SgmNet     net;
+    Data       D;
+    PetscInt   P, nc = c ? 0 : 3;
+    PetscReal  s[2][NS * DD], jv[2][NS * DD], div[2][NS], L[2], *g[2], e[5];
+    PetscBool  took = PETSC_TRUE;
+
+    PetscCall(MakeNet(opts[c], DD, 11 + c, 0.3, &net));
+    PetscCall(SgmNetGetParameters(net, &P, NULL));
+    PetscCall(PetscCalloc2(P, &g[0], P, &g[1]));
+    MakeData(nc, &D);
+    for (PetscInt i = 0; i < NS; i++) { /* one time and one label for all samples */
+      D.t[i]      = D.t[2];
+      D.alpha[i]  = D.alpha[2];
+      D.sigma[i]  = D.sigma[2];
+      D.labels[i] = nc ? 1 : -1;
+    }
+    for (int k = 0; k < 2; k++) {
+      const PetscInt *lab = nc ? D.labels : NULL;
+      net->noshare = (PetscBool)k;
+      PetscCall(SgmNetScore(net, NS, D.x, D.t, D.alpha, D.sigma, lab, s[k]));
+      if (!k && net->w.nt != 1) took = PETSC_FALSE;
+      PetscCall(SgmNetScoreJacobianVector(net, NS, D.x, D.t, D.alpha, D.sigma, lab, D.probes, NULL, jv[k]));
+      PetscCall(SgmNetScoreDivergence(net, NS, D.x, D.t, D.alpha, D.sigma, lab, NULL, div[k]));
+      PetscCall(SgmNetLoss(net, SGM_LOSS_SSM, NS, D.x, D.t, D.alpha, D.sigma, lab, D.eps, NULL, NP, D.probes, D.w, &L[k], g[k]));
+      if (!k && net->w.nt != 1) took = PETSC_FALSE;
+    }
+    e[0] = RelDiff(NS * DD, s[0], s[1]);
+    e[1] = RelDiff(NS * DD, jv[0], jv[1]);
+    e[2] = RelDiff(NS, div[0], div[1]);
+    e[3] = RelDiff(1, &L[0], &L[1]);
+    e[4] = RelDiff(P, g[0], g[1]);
+    PetscCall(PetscSNPrintf(name, sizeof(name), "shared time vs general, net %d: path taken (0/1)", c));
+    PetscCall(Check(tl, name, took ? 0 : 1, 0));
+    PetscCall(PetscSNPrintf(name, sizeof(name), "shared time vs general, net %d: score, JVP, trace", c));
+    PetscCall(Check(tl, name, PetscMax(e[0], PetscMax(e[1], e[2])), 1e-14));
+    PetscCall(PetscSNPrintf(name, sizeof(name), "shared time vs general, net %d: ssm loss, gradient", c));
+    PetscCall(Check(tl, name, PetscMax(e[3], e[4]), 1e-14));
+    PetscCall(PetscFree2(g[0], g[1]));
+    PetscCall(SgmNetDestroy(&net));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* -bench: ms per forward+backward of the simple loss */
 static PetscErrorCode Bench(PetscInt d, PetscInt width)
 {
@@ -618,6 +686,7 @@ int main(int argc, char **argv)
     PetscCall(TestSaveLoad(&tl));
     PetscCall(TestSaveLoadParallel(&tl));
     PetscCall(TestGradients(&tl));
+    PetscCall(TestSharedTime(&tl));
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%d passed, %d failed\n", tl.pass, tl.fail));
   }
   PetscCall(PetscFinalize());

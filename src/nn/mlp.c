@@ -11,9 +11,14 @@
   da_l = W_l dh_{l-1}, dh_l = SiLU'(a_l) da_l [+ dh_{l-1}], dF = Wout dh_L.  The backward pass is
   reverse mode through both: a tangent column's adjoint reaches the primal pre-activation through
   d(SiLU'(a) da)/da = SiLU''(a) da, which is how ssm and ism get exact parameter gradients.
-  Every matrix product, forward and backward, primal and tangent columns together, is one dgemm.
+  Every matrix product, forward and backward, primal and tangent columns together, is one dgemm;
+  biases are written into the output first and the dgemm adds to them (beta = 1).  The elementwise
+  passes (SiLU, the time features) use vecmath.h's branch-free exp and a sincos of the same kind,
+  so they vectorise; a training step is then mostly dgemm (doc/performance.md).  A sampler calls
+  the net with one time for all samples: the forward pass then computes the time embedding once.
 */
 #include <sgm/private/netimpl.h>
+#include <sgm/private/vecmath.h>
 #include <petscblaslapack.h>
 
 /* C = alpha op(A) op(B) + beta C, column-major */
@@ -33,9 +38,131 @@ static inline PetscErrorCode Gemm(const char *ta, const char *tb, PetscInt M, Pe
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static inline PetscReal Sigmoid(PetscReal a)
+/* sigmoid(a) from z = e^-|a| <= 1, which cannot overflow: 1/(1+z) for a >= 0, z/(1+z) below.  The
+   exp is vecmath.h's branch-free one (1 ulp), so the SiLU loops vectorise (libm's exp is a call). */
+SGM_INLINE double SigmoidLane(double a)
 {
-  return 1 / (1 + PetscExpReal(-a));
+  const double z = SgmExpNonPositive(a >= 0 ? -a : a);
+  return (a >= 0 ? 1.0 : z) / (1.0 + z);
+}
+
+/* sin and cos of x for |x| < 2^19 pi/2 (larger arguments: libm, in TimeFeatures).  q = round(2x/pi);
+   r = x - q pi/2 with pi/2 in three 33-bit pieces (fdlibm's pio2_1..3): q pio2_1 and q pio2_2 are
+   exact, the first subtraction is exact (Sterbenz), so r is within an ulp or two; |r| <= pi/4 + ulp.
+   Taylor to r^19 / r^18 as in vecmath.h's SgmSinCos2Pi (next terms < 1e-17), then the quadrant. */
+SGM_INLINE void SinCosLane(double x, double *sn, double *cs)
+{
+  const double   t = x * 0.63661977236758134308 + SGM_ROUND_MAGIC; /* 2/pi */
+  const double   q = t - SGM_ROUND_MAGIC;
+  const uint64_t iq = SgmAsU64(t) & 3;
+  const double   r = ((x - q * 1.57079632673412561417e+00) - q * 6.07710050630396597660e-11) - q * 2.02226624871116645580e-21, r2 = r * r;
+  double         S = -1.0 / 121645100408832000.0, C = 1.0 / 6402373705728000.0;
+  S = S * r2 + 1.0 / 355687428096000.0;
+  S = S * r2 - 1.0 / 1307674368000.0;
+  S = S * r2 + 1.0 / 6227020800.0;
+  S = S * r2 - 1.0 / 39916800.0;
+  S = S * r2 + 1.0 / 362880.0;
+  S = S * r2 - 1.0 / 5040.0;
+  S = S * r2 + 1.0 / 120.0;
+  S = S * r2 - 1.0 / 6.0;
+  S = r + r * (r2 * S);
+  C = C * r2 - 1.0 / 20922789888000.0;
+  C = C * r2 + 1.0 / 87178291200.0;
+  C = C * r2 - 1.0 / 479001600.0;
+  C = C * r2 + 1.0 / 3628800.0;
+  C = C * r2 - 1.0 / 40320.0;
+  C = C * r2 + 1.0 / 720.0;
+  C = C * r2 - 1.0 / 24.0;
+  C = C * r2 + 0.5;
+  C = 1.0 - r2 * C;
+  /* angle = q pi/2 + r:  q=0 (S, C), 1 (C, -S), 2 (-S, -C), 3 (-C, S) */
+  const double s0 = (iq & 1) ? C : S, c0 = (iq & 1) ? S : C;
+  *sn = (iq & 2) ? -s0 : s0;
+  *cs = ((iq + 1) & 2) ? -c0 : c0;
+}
+
+static SGM_HOT void SinCosBlock(const double *restrict x, double *restrict sn, double *restrict cs)
+{
+  SGM_LANE_LOOP
+  for (int l = 0; l < SGM_LANES; l++) SinCosLane(x[l], &sn[l], &cs[l]);
+}
+
+/* The time features of one column, e = [sin(f c), cos(f c)], in blocks of SGM_LANES frequencies
+   (libm's sin and cos are calls, which do not vectorise; they were 4% of a width-128 training step) */
+static void TimeFeatures(PetscInt half, const PetscReal *freq, PetscReal c, PetscReal *e)
+{
+  for (PetscInt k0 = 0; k0 < half; k0 += SGM_LANES) {
+    const PetscInt             nk = PetscMin(SGM_LANES, half - k0);
+    _Alignas(SGM_ALIGN) double x[SGM_LANES] = {0}, sn[SGM_LANES], cs[SGM_LANES];
+
+    for (PetscInt k = 0; k < nk; k++) x[k] = freq[k0 + k] * c;
+    SinCosBlock(x, sn, cs);
+    for (PetscInt k = 0; k < nk; k++) {
+      const PetscBool big = (PetscBool)!(PetscAbsReal(x[k]) < 8e5); /* also NaN */
+      e[k0 + k]        = big ? PetscSinReal(x[k]) : sn[k];
+      e[half + k0 + k] = big ? PetscCosReal(x[k]) : cs[k];
+    }
+  }
+}
+
+/* s = sigmoid(a), h = a s [+ hp] on one block of SGM_LANES entries */
+static SGM_HOT void SiLUBlock(const double *restrict a, const double *restrict hp, double *restrict s, double *restrict h)
+{
+  if (hp) {
+    SGM_LANE_LOOP
+    for (int l = 0; l < SGM_LANES; l++) {
+      s[l] = SigmoidLane(a[l]);
+      h[l] = a[l] * s[l] + hp[l];
+    }
+  } else {
+    SGM_LANE_LOOP
+    for (int l = 0; l < SGM_LANES; l++) {
+      s[l] = SigmoidLane(a[l]);
+      h[l] = a[l] * s[l];
+    }
+  }
+}
+
+/* s = sigmoid(a), h = SiLU(a) [+ hp] over len entries, in whole blocks of SGM_LANES (a partial last
+   block is padded, so every entry goes through the same instructions wherever it sits: a sample's
+   score does not depend on its position in a rank's range) */
+static void SiLUForward(PetscInt len, const PetscReal *a, const PetscReal *hp, PetscReal *s, PetscReal *h)
+{
+  const PetscInt nfull = len / SGM_LANES * SGM_LANES;
+
+  for (PetscInt q = 0; q < nfull; q += SGM_LANES) SiLUBlock(a + q, hp ? hp + q : NULL, s + q, h + q);
+  if (nfull < len) {
+    _Alignas(SGM_ALIGN) double at[SGM_LANES] = {0}, hpt[SGM_LANES] = {0}, st[SGM_LANES], ht[SGM_LANES];
+    for (PetscInt q = nfull; q < len; q++) {
+      at[q - nfull] = a[q];
+      if (hp) hpt[q - nfull] = hp[q];
+    }
+    SiLUBlock(at, hp ? hpt : NULL, st, ht);
+    for (PetscInt q = nfull; q < len; q++) {
+      s[q] = st[q - nfull];
+      h[q] = ht[q - nfull];
+    }
+  }
+}
+
+/* Backward through SiLU for the primal columns (m = 0): ab = SiLU'(a) hb, gs += ab over n columns. */
+static SGM_HOT void SiLUAdjoint(PetscInt W, PetscInt n, const double *restrict a, const double *restrict s, const double *restrict hb, double *restrict ab, double *restrict gs)
+{
+  for (PetscInt i = 0; i < n; i++) {
+    const double *ai = a + i * W, *si = s + i * W, *hbi = hb + i * W;
+    double       *abi = ab + i * W;
+    for (PetscInt r = 0; r < W; r++) {
+      abi[r] = si[r] * (1 + ai[r] * (1 - si[r])) * hbi[r];
+      gs[r] += abi[r];
+    }
+  }
+}
+
+/* g += sum of the n columns of X [W x n] */
+static SGM_HOT void AddColumnSum(PetscInt W, PetscInt n, const double *restrict X, double *restrict g)
+{
+  for (PetscInt i = 0; i < n; i++)
+    for (PetscInt r = 0; r < W; r++) g[r] += X[i * W + r];
 }
 
 /* Workspaces for ncap samples and Ncap columns, kept across calls and grown only. */
@@ -50,7 +177,7 @@ PetscErrorCode SgmNetWorkReserve(SgmNet net, PetscInt n, PetscInt N)
   n = PetscMax(n, w->ncap);
   N = PetscMax(N, w->Ncap);
   PetscCall(SgmNetWorkFree(net));
-  total = 4 * n + E * n + 4 * W * n + L * W * n + d * N * 3 + (L + 1) * W * N + L * W * N + 2 * W * N;
+  total = 4 * n + E * n + 4 * W * n + L * W * n + L * W + W + d * N * 3 + (L + 1) * W * N + L * W * N + 2 * W * N;
   PetscCall(PetscMalloc1(total, &w->mem));
   PetscCall(PetscMalloc1(n, &w->lab));
   PetscCall(PetscMalloc3(L + 1, &w->H, L + 1, &w->Apre, L + 1, &w->SG));
@@ -59,6 +186,7 @@ PetscErrorCode SgmNetWorkReserve(SgmNet net, PetscInt n, PetscInt N)
   CARVE(w->c, n); CARVE(w->A, n); CARVE(w->B, n); CARVE(w->K, n);
   CARVE(w->e, E * n);
   CARVE(w->ea, W * n); CARVE(w->sgt, W * n); CARVE(w->temb, W * n); CARVE(w->tembb, W * n);
+  CARVE(w->pb, L * W); CARVE(w->gs, W);
   w->SG[0] = NULL;
   for (PetscInt l = 1; l <= L; l++) CARVE(w->SG[l], W * n);
   CARVE(w->U, d * N); CARVE(w->Fo, d * N); CARVE(w->Fb, d * N);
@@ -97,7 +225,9 @@ PetscErrorCode SgmNetChunkSize(SgmNet net, PetscInt n, PetscInt m, PetscInt *ns)
   Forward pass of n samples with m tangents v[n][m][d] (v NULL: m = 0, or m = d and the tangents
   are the unit vectors e_0..e_{d-1}, for exact traces).  Leaves in the
   workspace the per-sample A, B, K, the outputs F (columns [0, n)) and dF (columns n + i*m + k),
-  and everything the backward pass needs.
+  and everything the backward pass needs.  If all samples share the time input and the label (a
+  sampler's call), the time embedding is computed once and P_l temb + b_l is one bias vector per
+  block: that saves the w x n x E and L w x n x w products and n E sines and cosines.
 */
 PetscErrorCode SgmNetForward(SgmNet net, PetscInt n, PetscInt m, const PetscReal x[], const PetscReal t[], const PetscReal alpha[], const PetscReal sigma[], const PetscInt labels[], const PetscReal v[])
 {
@@ -105,6 +235,8 @@ PetscErrorCode SgmNetForward(SgmNet net, PetscInt n, PetscInt m, const PetscReal
   const PetscInt   d = net->d, W = net->width, L = net->depth, E = net->E, half = E / 2, N = n * (1 + m);
   const PetscReal *th = net->theta;
   MPI_Comm         comm = PetscObjectComm((PetscObject)net);
+  PetscBool        shared;
+  PetscInt         nt;
 
   PetscFunctionBegin;
   PetscCheck(net->initialized, comm, PETSC_ERR_ORDER, "The network has no weights: call SgmNetInitialize() or SgmNetLoad() first");
@@ -121,81 +253,87 @@ PetscErrorCode SgmNetForward(SgmNet net, PetscInt n, PetscInt m, const PetscReal
       w->lab[i] = y < 0 ? net->nclasses : y;
     }
   }
+  shared = (PetscBool)!net->noshare; /* also for n = 1: a sample's bits must not depend on how many share its rank */
+  for (PetscInt i = 1; i < n && shared; i++)
+    if (w->c[i] != w->c[0] || (net->nclasses && w->lab[i] != w->lab[0])) shared = PETSC_FALSE;
+  nt = w->nt = shared ? 1 : n;
   /* time embedding */
-  for (PetscInt i = 0; i < n; i++)
-    for (PetscInt k = 0; k < half; k++) {
-      const PetscReal a = net->freq[k] * w->c[i];
-      w->e[i * E + k]        = PetscSinReal(a);
-      w->e[i * E + half + k] = PetscCosReal(a);
+  for (PetscInt i = 0; i < nt; i++) TimeFeatures(half, net->freq, w->c[i], w->e + i * E);
+  for (PetscInt i = 0; i < nt; i++) PetscCall(PetscArraycpy(w->ea + i * W, th + net->obt, W));
+  PetscCall(Gemm("N", "N", W, nt, E, 1, th + net->oWt, W, w->e, E, 1, w->ea, W));
+  SiLUForward(W * nt, w->ea, NULL, w->sgt, w->temb);
+  if (net->nclasses)
+    for (PetscInt i = 0; i < nt; i++) {
+      const PetscReal *cls = th + net->ocls + w->lab[i] * W;
+      PetscReal       *te  = w->temb + i * W;
+      for (PetscInt r = 0; r < W; r++) te[r] += cls[r];
     }
-  PetscCall(Gemm("N", "N", W, n, E, 1, th + net->oWt, W, w->e, E, 0, w->ea, W));
-  for (PetscInt i = 0; i < n; i++) {
-    const PetscReal *bt  = th + net->obt, *cls = net->nclasses ? th + net->ocls + w->lab[i] * W : NULL;
-    PetscReal       *ea = w->ea + i * W, *sg = w->sgt + i * W, *te = w->temb + i * W;
-    for (PetscInt r = 0; r < W; r++) {
-      ea[r] += bt[r];
-      sg[r] = Sigmoid(ea[r]);
-      te[r] = ea[r] * sg[r] + (cls ? cls[r] : 0);
-    }
-  }
   /* input layer */
   for (PetscInt i = 0; i < n; i++) {
     for (PetscInt j = 0; j < d; j++) w->U[i * d + j] = w->K[i] * x[i * d + j];
     for (PetscInt k = 0; k < m; k++)
       for (PetscInt j = 0; j < d; j++) w->U[(n + i * m + k) * d + j] = w->K[i] * (v ? v[(i * m + k) * d + j] : (PetscReal)(j == k));
   }
-  PetscCall(Gemm("N", "N", W, N, d, 1, th + net->oWin, W, w->U, d, 0, w->H[0], W));
-  for (PetscInt i = 0; i < n; i++)
-    for (PetscInt r = 0; r < W; r++) w->H[0][i * W + r] += th[net->obin + r];
-  /* hidden blocks */
+  for (PetscInt i = 0; i < n; i++) PetscCall(PetscArraycpy(w->H[0] + i * W, th + net->obin, W));
+  PetscCall(PetscArrayzero(w->H[0] + n * W, (N - n) * W));
+  PetscCall(Gemm("N", "N", W, N, d, 1, th + net->oWin, W, w->U, d, 1, w->H[0], W));
+  /* hidden blocks: a = b_l (+ P_l temb) first, then += W_l h_{l-1} */
   for (PetscInt l = 1; l <= L; l++) {
     const PetscReal *Wl = th + net->oblk + (l - 1) * net->blk, *bl = Wl + W * W, *Pl = bl + W;
     PetscReal       *a = w->Apre[l], *h = w->H[l], *hp = w->H[l - 1], *sg = w->SG[l];
 
-    PetscCall(Gemm("N", "N", W, N, W, 1, Wl, W, hp, W, 0, a, W));
-    PetscCall(Gemm("N", "N", W, n, W, 1, Pl, W, w->temb, W, 1, a, W));
+    if (shared) {
+      PetscReal *pb = w->pb + (l - 1) * W;
+      PetscCall(PetscArraycpy(pb, bl, W));
+      PetscCall(Gemm("N", "N", W, 1, W, 1, Pl, W, w->temb, W, 1, pb, W));
+      for (PetscInt i = 0; i < n; i++) PetscCall(PetscArraycpy(a + i * W, pb, W));
+    } else {
+      for (PetscInt i = 0; i < n; i++) PetscCall(PetscArraycpy(a + i * W, bl, W));
+      PetscCall(Gemm("N", "N", W, n, W, 1, Pl, W, w->temb, W, 1, a, W));
+    }
+    PetscCall(PetscArrayzero(a + n * W, (N - n) * W));
+    PetscCall(Gemm("N", "N", W, N, W, 1, Wl, W, hp, W, 1, a, W));
+    SiLUForward(W * n, a, net->residual ? hp : NULL, sg, h);
     for (PetscInt i = 0; i < n; i++) {
-      PetscReal *ai = a + i * W, *si = sg + i * W, *hi = h + i * W;
-      for (PetscInt r = 0; r < W; r++) {
-        ai[r] += bl[r];
-        si[r] = Sigmoid(ai[r]);
-        hi[r] = ai[r] * si[r];
-      }
+      const PetscReal *ai = a + i * W, *si = sg + i * W;
       for (PetscInt k = 0; k < m; k++) {
-        const PetscInt   j  = n + i * m + k;
-        const PetscReal *dj = a + j * W;
-        PetscReal       *hj = h + j * W;
-        for (PetscInt r = 0; r < W; r++) hj[r] = si[r] * (1 + ai[r] * (1 - si[r])) * dj[r];
+        const PetscInt   j   = n + i * m + k;
+        const PetscReal *dj  = a + j * W;
+        PetscReal       *hj  = h + j * W;
+        if (net->residual) {
+          const PetscReal *hpj = hp + j * W;
+          for (PetscInt r = 0; r < W; r++) hj[r] = si[r] * (1 + ai[r] * (1 - si[r])) * dj[r] + hpj[r];
+        } else
+          for (PetscInt r = 0; r < W; r++) hj[r] = si[r] * (1 + ai[r] * (1 - si[r])) * dj[r];
       }
     }
-    if (net->residual)
-      for (PetscInt q = 0; q < N * W; q++) h[q] += hp[q];
   }
   /* output layer */
-  PetscCall(Gemm("N", "N", d, N, W, 1, th + net->oWout, d, w->H[L], W, 0, w->Fo, d));
-  for (PetscInt i = 0; i < n; i++)
-    for (PetscInt j = 0; j < d; j++) w->Fo[i * d + j] += th[net->obout + j];
+  for (PetscInt i = 0; i < n; i++) PetscCall(PetscArraycpy(w->Fo + i * d, th + net->obout, d));
+  PetscCall(PetscArrayzero(w->Fo + n * d, (N - n) * d));
+  PetscCall(Gemm("N", "N", d, N, W, 1, th + net->oWout, d, w->H[L], W, 1, w->Fo, d));
   PetscCall(PetscLogEventEnd(SGM_NetForward, net, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /*
   Reverse pass after SgmNetForward(n, m): the caller has put the adjoint of F (of every column) in
-  w->Fb; the gradient with respect to theta is ADDED to grad.  Overwrites Fb, Hb, Ab, ea.
+  w->Fb; the gradient with respect to theta is ADDED to grad.  Overwrites Fb, Hb, Ab, ea, gs.  After
+  a shared-time forward pass the time embedding is one column, so its adjoint is P_l^T times the
+  column sum of Ab (exact: the same sum the general pass forms column by column).
 */
 PetscErrorCode SgmNetBackward(SgmNet net, PetscInt n, PetscInt m, PetscReal grad[])
 {
   SgmNetWork      *w = &net->w;
-  const PetscInt   d = net->d, W = net->width, L = net->depth, E = net->E, N = n * (1 + m);
+  const PetscInt   d = net->d, W = net->width, L = net->depth, E = net->E, N = n * (1 + m), nt = w->nt;
   const PetscReal *th = net->theta;
-  PetscReal       *Hb = w->Hb, *Ab = w->Ab;
+  PetscReal       *Hb = w->Hb, *Ab = w->Ab, *gs = w->gs;
 
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(SGM_NetBackward, net, 0, 0, 0));
   /* output layer */
   PetscCall(Gemm("N", "T", d, W, N, 1, w->Fb, d, w->H[L], W, 1, grad + net->oWout, d));
-  for (PetscInt i = 0; i < n; i++)
-    for (PetscInt j = 0; j < d; j++) grad[net->obout + j] += w->Fb[i * d + j];
+  AddColumnSum(d, n, w->Fb, grad + net->obout);
   PetscCall(Gemm("T", "N", W, N, d, 1, th + net->oWout, d, w->Fb, d, 0, Hb, W));
   /* hidden blocks, last first; Hb holds the adjoint of h_l on entry, of h_{l-1} on exit */
   for (PetscInt l = L; l >= 1; l--) {
@@ -203,34 +341,37 @@ PetscErrorCode SgmNetBackward(SgmNet net, PetscInt n, PetscInt m, PetscReal grad
     PetscReal       *gW = grad + net->oblk + (l - 1) * net->blk, *gb = gW + W * W, *gP = gb + W;
     const PetscReal *a = w->Apre[l], *sg = w->SG[l];
 
-    for (PetscInt i = 0; i < n; i++) {
-      const PetscReal *ai = a + i * W, *si = sg + i * W, *hbi = Hb + i * W;
-      PetscReal       *abi = Ab + i * W;
-      for (PetscInt r = 0; r < W; r++) abi[r] = si[r] * (1 + ai[r] * (1 - si[r])) * hbi[r]; /* SiLU'(a) */
-      for (PetscInt k = 0; k < m; k++) {
-        const PetscInt   j   = n + i * m + k;
-        const PetscReal *daj = a + j * W, *hbj = Hb + j * W;
-        PetscReal       *abj = Ab + j * W;
-        for (PetscInt r = 0; r < W; r++) {
-          const PetscReal s = si[r], s1 = s * (1 + ai[r] * (1 - s)), s2 = s * (1 - s) * (2 + ai[r] * (1 - 2 * s)); /* SiLU', SiLU'' */
-          abj[r] = s1 * hbj[r];
-          abi[r] += s2 * daj[r] * hbj[r];
+    PetscCall(PetscArrayzero(gs, W));
+    if (!m) SiLUAdjoint(W, n, a, sg, Hb, Ab, gs);
+    else {
+      for (PetscInt i = 0; i < n; i++) {
+        const PetscReal *ai = a + i * W, *si = sg + i * W, *hbi = Hb + i * W;
+        PetscReal       *abi = Ab + i * W;
+        for (PetscInt r = 0; r < W; r++) abi[r] = si[r] * (1 + ai[r] * (1 - si[r])) * hbi[r]; /* SiLU'(a) */
+        for (PetscInt k = 0; k < m; k++) {
+          const PetscInt   j   = n + i * m + k;
+          const PetscReal *daj = a + j * W, *hbj = Hb + j * W;
+          PetscReal       *abj = Ab + j * W;
+          for (PetscInt r = 0; r < W; r++) {
+            const PetscReal s = si[r], s1 = s * (1 + ai[r] * (1 - s)), s2 = s * (1 - s) * (2 + ai[r] * (1 - 2 * s)); /* SiLU', SiLU'' */
+            abj[r] = s1 * hbj[r];
+            abi[r] += s2 * daj[r] * hbj[r];
+          }
         }
+        for (PetscInt r = 0; r < W; r++) gs[r] += abi[r];
       }
     }
+    for (PetscInt r = 0; r < W; r++) gb[r] += gs[r];
     PetscCall(Gemm("N", "T", W, W, N, 1, Ab, W, w->H[l - 1], W, 1, gW, W));
-    for (PetscInt i = 0; i < n; i++)
-      for (PetscInt r = 0; r < W; r++) gb[r] += Ab[i * W + r];
-    PetscCall(Gemm("N", "T", W, W, n, 1, Ab, W, w->temb, W, 1, gP, W));
-    PetscCall(Gemm("T", "N", W, n, W, 1, Pl, W, Ab, W, l == L ? 0 : 1, w->tembb, W));
+    PetscCall(Gemm("N", "T", W, W, nt, 1, nt < n ? gs : Ab, W, w->temb, W, 1, gP, W));
+    PetscCall(Gemm("T", "N", W, nt, W, 1, Pl, W, nt < n ? gs : Ab, W, l == L ? 0 : 1, w->tembb, W));
     PetscCall(Gemm("T", "N", W, N, W, 1, Wl, W, Ab, W, net->residual ? 1 : 0, Hb, W));
   }
   /* input layer */
   PetscCall(Gemm("N", "T", W, d, N, 1, Hb, W, w->U, d, 1, grad + net->oWin, W));
-  for (PetscInt i = 0; i < n; i++)
-    for (PetscInt r = 0; r < W; r++) grad[net->obin + r] += Hb[i * W + r];
+  AddColumnSum(W, n, Hb, grad + net->obin);
   /* time MLP: the class row gets the embedding's adjoint, the linear layer it through SiLU' */
-  for (PetscInt i = 0; i < n; i++) {
+  for (PetscInt i = 0; i < nt; i++) {
     const PetscReal *tb = w->tembb + i * W, *sg = w->sgt + i * W;
     PetscReal       *ea = w->ea + i * W, *gcls = net->nclasses ? grad + net->ocls + w->lab[i] * W : NULL;
     for (PetscInt r = 0; r < W; r++) {
@@ -239,7 +380,7 @@ PetscErrorCode SgmNetBackward(SgmNet net, PetscInt n, PetscInt m, PetscReal grad
       grad[net->obt + r] += ea[r];
     }
   }
-  PetscCall(Gemm("N", "T", W, E, n, 1, w->ea, W, w->e, E, 1, grad + net->oWt, W));
+  PetscCall(Gemm("N", "T", W, E, nt, 1, w->ea, W, w->e, E, 1, grad + net->oWt, W));
   PetscCall(PetscLogEventEnd(SGM_NetBackward, net, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -14,6 +14,8 @@ struct _SgmNetOps {
   Activations are stored column-major, one column per "column" j of the pass: columns [0, n) are
   the n samples (the primal pass), columns n + i*m + k the k-th tangent (forward-mode direction) of
   sample i.  A w x N block is therefore the row-major N x w batch, and every layer is one dgemm.
+  When every sample of a pass has the same time input and label (a sampler's call), the time
+  embedding is one column (nt = 1, "shared") and P_l temb + b_l one vector per block.
 */
 typedef struct {
   PetscInt   ncap, Ncap; /* allocated samples and columns */
@@ -23,7 +25,10 @@ typedef struct {
   PetscInt  *lab;           /* row of the class table (nclasses = the null label) */
   PetscReal *e;             /* [E x n] time features */
   PetscReal *ea, *sgt;      /* [w x n] pre-activation of the time MLP and its logistic sigmoid */
-  PetscReal *temb, *tembb;  /* [w x n] time(+class) embedding and its adjoint */
+  PetscReal *temb, *tembb;  /* [w x n] time(+class) embedding and its adjoint (nt columns used) */
+  PetscReal *pb;            /* [w x L] shared pass: b_l + P_l temb of each block */
+  PetscReal *gs;            /* [w] sum over the primal columns of a pre-activation adjoint */
+  PetscInt   nt;            /* columns of the time embedding in the last pass: n, or 1 if shared */
   /* per column */
   PetscReal  *U;    /* [d x N] network input K x and tangents K v */
   PetscReal **H;    /* H[0..L] [w x N] layer outputs (H[0]: input layer) */
@@ -50,6 +55,7 @@ struct _p_SgmNet {
   PetscReal *freq; /* [E/2] angular frequencies of the time features (fixed, saved with the net) */
   PetscInt   oWt, obt, ocls, oWin, obin, oblk, blk, oWout, obout; /* block l (1..L) at oblk + (l-1)*blk: W, b, P */
   PetscBool  setupcalled, initialized;
+  PetscBool  noshare; /* testing: never take the shared-time path (regression/unit/test_net.c) */
   SgmNetWork w;
 };
 
