@@ -4,6 +4,7 @@
   gradient norm, EMA of the weights.  Model files and checkpoints: trainio.c.
 */
 #include <sgm/private/trainimpl.h>
+#include <sgm/private/vecmath.h>
 #include <sgmio.h>
 #include <sgmsampler.h>
 #include <signal.h>
@@ -316,6 +317,8 @@ static PetscErrorCode SgmTrainerDrawBatch(SgmTrainer tr, PetscInt k)
 
   PetscFunctionBegin;
   PetscCall(SgmSDEGetInterval(tr->sde, &eps0, &T));
+  /* the noise of every local position at once (the same counters as one sample at a time) */
+  PetscCall(SgmRandomNormalBatch((uint64_t)tr->seed, SGM_STREAM_TRAIN_NOISE, k, &tr->batch, tr->eps));
   for (PetscInt i = 0; i < n; i++) {
     const PetscInt pos = tr->batch.rstart + i;
     PetscReal      u[3], a, s, f, g;
@@ -325,7 +328,6 @@ static PetscErrorCode SgmTrainerDrawBatch(SgmTrainer tr, PetscInt k)
     j = PetscMin((PetscInt)(u[0] * tr->N), tr->N - 1); /* data point, with replacement */
     tr->tt[i] = tr->teps + (T - tr->teps) * u[1];
     tr->lab[i] = (tr->conditional && u[2] >= tr->uncondprob) ? tr->labels[j] : -1;
-    SgmRandomNormalSample((uint64_t)tr->seed, SGM_STREAM_TRAIN_NOISE, k, pos, d, tr->eps + i * d);
     PetscCall(SgmSDEMarginal(tr->sde, tr->tt[i], &a, &s));
     tr->alpha[i] = a;
     tr->sigma[i] = s;
@@ -373,17 +375,36 @@ PetscErrorCode SgmTrainerComputeGradient_Private(SgmTrainer tr, PetscInt k, Pets
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* One Adam step (Kingma & Ba 2015, Alg. 1) with warm-up and global-norm clipping, then the EMA. */
+/* The elementwise part of the update on P parameters: Adam (Kingma & Ba 2015, Alg. 1) with the
+   gradient scaled by `scale` (clipping), then the EMA.  sqrt through SgmSqrtPositive so the loop
+   vectorises (the argument is >= 0). */
+static SGM_HOT void AdamEMA(PetscInt P, PetscReal scale, PetscReal lr, PetscReal b1, PetscReal b2, PetscReal c1, PetscReal c2, PetscReal aeps, PetscReal ed, const PetscReal *restrict g, PetscReal *restrict m, PetscReal *restrict v, PetscReal *restrict th, PetscReal *restrict ema)
+{
+  for (PetscInt p = 0; p < P; p++) {
+    const PetscReal gp = scale * g[p];
+    m[p]               = b1 * m[p] + (1 - b1) * gp;
+    v[p]               = b2 * v[p] + (1 - b2) * gp * gp;
+    th[p] -= lr * (m[p] / c1) / (SgmSqrtPositive(v[p] / c2) + aeps);
+    ema[p] = ed * ema[p] + (1 - ed) * th[p];
+  }
+}
+
+static SGM_HOT PetscReal SumSquares(PetscInt P, const PetscReal *restrict g)
+{
+  PetscReal s = 0;
+  for (PetscInt p = 0; p < P; p++) s += g[p] * g[p];
+  return s;
+}
+
+/* One optimiser step: warm-up, global-norm clipping, Adam, EMA. */
 static PetscErrorCode SgmTrainerUpdate(SgmTrainer tr)
 {
   const PetscInt k = tr->step + 1; /* 1-based step of Adam's bias correction */
-  PetscReal      gn = 0, scale = 1, lr, c1, c2, ed;
-  PetscReal     *g = tr->gbuf;
+  PetscReal      gn, scale = 1, lr, c1, c2, ed;
 
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(SGM_TrainUpdate, tr, 0, 0, 0));
-  for (PetscInt p = 0; p < tr->P; p++) gn += g[p] * g[p];
-  gn = PetscSqrtReal(gn);
+  gn = PetscSqrtReal(SumSquares(tr->P, tr->gbuf));
   PetscCheck(PetscIsNormalReal(gn) || gn == 0, PetscObjectComm((PetscObject)tr), PETSC_ERR_USER_INPUT, "The loss gradient at training step %" PetscInt_FMT " is not finite: lower -train_lr, raise -train_t_eps, or check /data", k);
   if (tr->clip > 0 && gn > tr->clip) scale = tr->clip / gn;
   lr = tr->lr * (tr->warmup > 0 ? PetscMin(1.0, (PetscReal)k / tr->warmup) : 1.0);
@@ -392,13 +413,8 @@ static PetscErrorCode SgmTrainerUpdate(SgmTrainer tr)
   /* EMA decay with warm-up, min(decay, (1 + k)/(10 + k)), so that the initial weights do not linger
      in the average of a short run (0.999^1500 = 22% of them otherwise) */
   ed = PetscMin(tr->emadecay, (1.0 + k) / (10.0 + k));
-  for (PetscInt p = 0; p < tr->P; p++) {
-    const PetscReal gp = scale * g[p];
-    tr->m[p]           = tr->beta1 * tr->m[p] + (1 - tr->beta1) * gp;
-    tr->v[p]           = tr->beta2 * tr->v[p] + (1 - tr->beta2) * gp * gp;
-    tr->theta[p] -= lr * (tr->m[p] / c1) / (PetscSqrtReal(tr->v[p] / c2) + tr->adameps);
-    tr->ema[p] = ed * tr->ema[p] + (1 - ed) * tr->theta[p];
-  }
+  AdamEMA(tr->P, scale, lr, tr->beta1, tr->beta2, c1, c2, tr->adameps, ed, tr->gbuf, tr->m, tr->v, tr->theta, tr->ema);
+  PetscCall(PetscLogFlops(16.0 * tr->P));
   PetscCall(PetscLogEventEnd(SGM_TrainUpdate, tr, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
