@@ -10,7 +10,7 @@
 /* -field_grid nx,ny[,nz] -field_periodic -field_h -field_dof */
 PetscErrorCode SgmFieldOptionsSetFromOptions(PetscOptionItems *PetscOptionsObject, MPI_Comm comm, SgmFieldOptions *fo)
 {
-  PetscInt n = 3, M[3] = {0, 0, 0};
+  PetscInt n = 4, M[4] = {0, 0, 0, 0}; /* room for a fourth size, to refuse it */
 
   PetscFunctionBegin;
   if (!fo->h) { /* defaults */

@@ -3,7 +3,7 @@
   SPDE precision Q = tau (kappa^2 I - Laplacian_h)^alpha, alpha = 1 or 2 (spde.h), the Laplacian the
   5-point (7-point) stencil with periodic or homogeneous Dirichlet boundaries.  With x_t = a x_0 + s eps,
       p_t = N(0, a^2 Q^{-1} + s^2 I),   s(x, t) = -Q (a^2 I + s^2 Q)^{-1} x,
-  one SPD solve per field and evaluation: KSP (default CG + GAMG, rtol 1e-10) on A_t = a^2 I + s^2 Q,
+  one SPD solve per field and evaluation: KSP (default CG + hypre BoomerAMG, rtol 1e-10) on A_t = a^2 I + s^2 Q,
   warm-started from the field's previous solution; every -gmrf_ksp_* / -gmrf_pc_* option applies.
   K = kappa^2 I - Laplacian_h is assembled on the DMDA; for alpha = 2, Q = tau K K is assembled once
   by MatMatMult (a 13-point, 25-point in 3-D, stencil), so A_t is one sparse matrix and the
@@ -163,10 +163,15 @@ static PetscErrorCode SgmScoreSetUp_GMRF(SgmScore score)
   PetscCall(KSPAppendOptionsPrefix(g->ksp, "gmrf_"));
   PetscCall(KSPSetType(g->ksp, KSPCG));
   PetscCall(KSPGetPC(g->ksp, &pc));
-  PetscCall(PCSetType(pc, PCGAMG));
+  PetscCall(PCSetType(pc, PCHYPRE)); /* BoomerAMG; GAMG met an indefinite preconditioner on a^2 I + s^2 Q near t = 0 */
   PetscCall(KSPSetTolerances(g->ksp, 1e-10, 1e-50, PETSC_DEFAULT, 10000));
   PetscCall(KSPSetInitialGuessNonzero(g->ksp, PETSC_TRUE));
   PetscCall(KSPSetFromOptions(g->ksp));
+  { /* a direct solve (-gmrf_ksp_type preonly -gmrf_pc_type lu) takes no initial guess */
+    PetscBool preonly;
+    PetscCall(PetscObjectTypeCompare((PetscObject)g->ksp, KSPPREONLY, &preonly));
+    if (preonly) PetscCall(KSPSetInitialGuessNonzero(g->ksp, PETSC_FALSE));
+  }
   g->a = g->s = -1;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
