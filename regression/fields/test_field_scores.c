@@ -1,7 +1,7 @@
 /*
   gmrf (KSP) against grf_fft (FFTW) on a periodic grid: the same Q = tau (kappa^2 - Laplacian_h)^alpha
   by a sparse solve and by a diagonal in Fourier space.  For alpha = 1 and 2, on 48 x 40 and
-  16 x 12 x 10 grids, at t = 1, 0.5, 0.05, 1e-3 of the VP SDE, on a batch of 3 white-noise fields:
+  16 x 12 x 10 grids (3-D on 1 rank only: PETSc 3.18's MATFFTW has no parallel real 3-D transform), at t = 1, 0.5, 0.05, 1e-3 of the VP SDE, on a batch of 3 white-noise fields:
   max |s_gmrf - s_fft| / max |s_fft| <= 1e3 * rtol (rtol = -gmrf_ksp_rtol, 1e-10: the solve's
   relative residual bounds the score's relative error by cond(Q A^-1)-ish factors, <= 1e3 here).
   Prints one line per check.  Run on 1, 2 or 4 ranks; < 5 s.
@@ -72,8 +72,14 @@ int main(int argc, char **argv)
   PetscCall(PetscOptionsSetValue(NULL, "-field_h", "0.5"));
   PetscCall(Compare(&tl, "48,40", 1));
   PetscCall(Compare(&tl, "48,40", 2));
-  PetscCall(Compare(&tl, "16,12,10", 1));
-  PetscCall(Compare(&tl, "16,12,10", 2));
+  { /* PETSc 3.18's MATFFTW has no parallel real 3-D transform: 3-D on 1 rank only */
+    PetscMPIInt size;
+    PetscCallMPI(MPI_Comm_size(PETSC_COMM_WORLD, &size));
+    if (size == 1) {
+      PetscCall(Compare(&tl, "16,12,10", 1));
+      PetscCall(Compare(&tl, "16,12,10", 2));
+    }
+  }
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%d checks passed, %d failed\n", tl.pass, tl.fail));
   PetscCall(PetscFinalize());
   return tl.fail ? 1 : 0;

@@ -23,6 +23,7 @@ expect "-gmrf_tau must be positive; got 0" 2 -score_type gmrf -field_grid 8,8 -g
 expect "-gmrf_alpha must be 1 or 2; got 3" 1 -score_type gmrf -field_grid 8,8 -gmrf_alpha 3
 expect "-grf_kappa must be positive; got 0" 1 -score_type grf_fft -field_grid 8,8 -grf_kappa 0
 expect "The grf_fft score needs a periodic grid" 2 -score_type grf_fft -field_grid 8,8 -field_periodic false
+expect "The grf_fft score needs a 2-D grid on more than one rank" 2 -score_type grf_fft -field_grid 8,8,8
 expect "A field score needs its grid: give -field_grid" 1 -score_type gmrf
 expect "-field_grid takes 2 or 3 sizes" 1 -score_type white -field_grid 8,8,8,8
 expect "-field_grid sizes must be integers >= 2" 1 -score_type white -field_grid 8,1

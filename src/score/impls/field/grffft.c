@@ -112,6 +112,11 @@ static PetscErrorCode SgmScoreSetUp_GRFFFT(SgmScore score)
   f = score->field;
   PetscCheck(f->periodic, comm, PETSC_ERR_USER_INPUT, "The grf_fft score needs a periodic grid: add -field_periodic true (or use -score_type gmrf)");
   PetscCheck(f->dof == 1, comm, PETSC_ERR_USER_INPUT, "The grf_fft score is for scalar fields: remove -field_dof %" PetscInt_FMT, f->dof);
+  {
+    PetscMPIInt size;
+    PetscCallMPI(MPI_Comm_size(comm, &size));
+    PetscCheck(f->dim == 2 || size == 1, comm, PETSC_ERR_USER_INPUT, "The grf_fft score needs a 2-D grid on more than one rank (PETSc %d.%d's MATFFTW has no parallel real 3-D transform): run 3-D fields on 1 rank or use -score_type gmrf", PETSC_VERSION_MAJOR, PETSC_VERSION_MINOR);
+  }
   for (PetscInt a = 0; a < f->dim; a++) fd[a] = f->M[f->dim - 1 - a]; /* row-major [nz][ny][nx] */
   PetscCall(MatCreateFFT(comm, f->dim, fd, MATFFTW, &g->F));
   PetscCall(MatCreateVecsFFTW(g->F, &g->xf, &g->yf, &g->zf));
