@@ -122,7 +122,7 @@ PetscErrorCode SgmCommandSample(MPI_Comm comm)
     PetscInt D;
     PetscCall(SgmSamplerGetScore(sampler, &score));
     PetscCall(SgmScoreGetDataDimension(score, &D));
-    if (D != b->d) {
+    if (!b->field && D != b->d) {
       SgmBatch           bd;
       Vec                Y;
       const PetscScalar *xz;
@@ -161,7 +161,8 @@ PetscErrorCode SgmCommandSample(MPI_Comm comm)
     PetscCall(TSGetStepNumber(ts, &steps));
     PetscCall(SgmSamplerGetType(sampler, &type));
     PetscCallMPI(MPI_Comm_size(comm, &size));
-    PetscCall(PetscPrintf(comm, "sgm sample: %" PetscInt_FMT " samples of dimension %" PetscInt_FMT ", sampler %s, %" PetscInt_FMT " steps, NFE %" PetscInt64_FMT ", %d rank(s), %.3f s -> %s\n", b->N, b->d, type, steps, nfe, size, t1 - t0, output));
+    if (b->field) PetscCall(PetscPrintf(comm, "sgm sample: %" PetscInt_FMT " fields of %" PetscInt_FMT " points, sampler %s, %" PetscInt_FMT " steps, NFE %" PetscInt64_FMT ", %d rank(s), %.3f s -> %s\n", b->N, SgmBatchSampleDimension(b), type, steps, nfe, size, t1 - t0, output));
+    else PetscCall(PetscPrintf(comm, "sgm sample: %" PetscInt_FMT " samples of dimension %" PetscInt_FMT ", sampler %s, %" PetscInt_FMT " steps, NFE %" PetscInt64_FMT ", %d rank(s), %.3f s -> %s\n", b->N, b->d, type, steps, nfe, size, t1 - t0, output));
   }
   PetscCall(SgmSamplerDestroy(&sampler));
   PetscFunctionReturn(PETSC_SUCCESS);

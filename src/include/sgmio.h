@@ -17,6 +17,7 @@ PETSC_EXTERN PetscErrorCode SgmOutputCreate(MPI_Comm, const char[], PetscBool, S
 PETSC_EXTERN PetscErrorCode SgmOutputGetFile(SgmOutput, hid_t *);
 PETSC_EXTERN PetscErrorCode SgmOutputWriteProvenance(SgmOutput, PetscInt64);
 PETSC_EXTERN PetscErrorCode SgmOutputWriteBatch(SgmOutput, const char[], const SgmBatch *, Vec);
+PETSC_EXTERN int            SgmBatchFileShape(const SgmBatch *, hsize_t[], hsize_t[], hsize_t[]);
 PETSC_EXTERN PetscErrorCode SgmOutputWriteSampleValues(SgmOutput, const char[], const SgmBatch *, const PetscReal[]);
 PETSC_EXTERN PetscErrorCode SgmOutputTrajectoryAppend(SgmOutput, const SgmBatch *, PetscReal, Vec);
 PETSC_EXTERN PetscErrorCode SgmOutputResume(MPI_Comm, const char[], SgmOutput *);

@@ -8,6 +8,9 @@ typedef const char         *SgmScoreType;
 #define SGMSCOREGAUSSIAN "gaussian"
 #define SGMSCOREGMM      "gmm"
 #define SGMSCOREPOSTERIOR "posterior"
+#define SGMSCOREWHITE     "white"   /* field: white noise N(0, v I) on the grid */
+#define SGMSCOREGMRF      "gmrf"    /* field: Gaussian Markov random field, KSP solve per evaluation */
+#define SGMSCOREGRFFFT    "grf_fft" /* field: stationary Gaussian random field, diagonal in Fourier space */
 
 PETSC_EXTERN PetscClassId      SGM_SCORE_CLASSID;
 PETSC_EXTERN PetscFunctionList SgmScoreList;
@@ -23,6 +26,7 @@ PETSC_EXTERN PetscErrorCode SgmScoreSetUp(SgmScore);
 PETSC_EXTERN PetscErrorCode SgmScoreGetDimension(SgmScore, PetscInt *);
 PETSC_EXTERN PetscErrorCode SgmScoreGetDataDimension(SgmScore, PetscInt *);
 PETSC_EXTERN PetscErrorCode SgmScoreDecode(SgmScore, PetscInt, const PetscScalar[], PetscScalar[]);
+PETSC_EXTERN PetscErrorCode SgmScoreGetField(SgmScore, SgmField *);
 PETSC_EXTERN PetscErrorCode SgmScoreApply(SgmScore, PetscReal, const SgmBatch *, Vec, Vec);
 PETSC_EXTERN PetscErrorCode SgmScoreApplyArray(SgmScore, PetscReal, PetscInt, const PetscScalar[], PetscScalar[]);
 PETSC_EXTERN PetscErrorCode SgmScoreLogDensity(SgmScore, PetscReal, PetscInt, const PetscScalar[], PetscReal[]);

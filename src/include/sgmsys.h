@@ -23,14 +23,21 @@ PETSC_EXTERN PetscLogEvent SGM_ScoreEval, SGM_Noise, SGM_Step, SGM_HDF5Write, SG
 /*
   A batch of N samples of dimension d, spread over the ranks of a communicator.  Each rank owns the
   whole samples [rstart, rstart+n).  The batch is one PETSc Vec of global size N*d with block size d.
+  A field batch (field != NULL, sgmfield.h) is B = N fields each spread over all ranks: every rank
+  holds its block of every field, so there n = N, rstart = 0 and d = the entries of the block.
 */
+typedef struct _n_SgmField *SgmField;
 typedef struct {
   MPI_Comm comm;
   PetscInt N;      /* global number of samples */
-  PetscInt d;      /* dimension of one sample */
+  PetscInt d;      /* dimension of one sample (field: entries of this rank's block of one field) */
   PetscInt n;      /* samples owned by this rank */
   PetscInt rstart; /* global index of the first owned sample */
+  SgmField field;  /* NULL: row layout */
 } SgmBatch;
+
+/* Dimension of one whole sample: d, or the points times components of a field. */
+PETSC_EXTERN PetscInt SgmBatchSampleDimension(const SgmBatch *);
 
 /* Global sums whose bits do not depend on the number of ranks (src/sys/reprosum.c). */
 PETSC_EXTERN PetscErrorCode SgmReproducibleSum(MPI_Comm, PetscInt, PetscInt, const PetscReal[], PetscReal[]);

@@ -14,6 +14,7 @@ PetscErrorCode SgmBatchCreate(MPI_Comm comm, PetscInt N, PetscInt d, SgmBatch *b
   b->N    = N;
   b->d    = d;
   b->n    = n;
+  b->field = NULL;
   PetscCallMPI(MPI_Scan(&n, &b->rstart, 1, MPIU_INT, MPI_SUM, comm));
   b->rstart -= n;
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -217,6 +217,39 @@ PetscErrorCode SgmH5AttrGetString(MPI_Comm comm, hid_t obj, const char name[], c
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* A field batch: this rank's DMDA block of every field from a dataset [B,(nz,)ny,nx(,dof)]. */
+static PetscErrorCode ReadField(hid_t file, const char name[], const SgmBatch *b, Vec X)
+{
+  hid_t        dset, fspace, mspace, dxpl;
+  hsize_t      want[6], start[6], count[6], dims[8];
+  int          nd = SgmBatchFileShape(b, want, start, count), rank;
+  PetscBool    same;
+  PetscScalar *x;
+
+  PetscFunctionBegin;
+  PetscCallHDF5(dset = H5Dopen2(file, name, H5P_DEFAULT));
+  PetscCallHDF5(fspace = H5Dget_space(dset));
+  rank = H5Sget_simple_extent_ndims(fspace);
+  same = (PetscBool)(rank == nd);
+  if (same) {
+    PetscCallHDF5(H5Sget_simple_extent_dims(fspace, dims, NULL));
+    for (int i = 0; i < nd; i++) same = (PetscBool)(same && dims[i] == want[i]);
+  }
+  PetscCheck(same, b->comm, PETSC_ERR_USER_INPUT, "The dataset '%s' does not hold %" PetscInt_FMT " fields of the grid given by -field_grid (%d dimensions where %d are expected, or other sizes): use the grid of the file", name, b->N, rank, nd);
+  PetscCallHDF5(mspace = H5Screate_simple(nd, count, NULL));
+  PetscCallHDF5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
+  PetscCallHDF5(dxpl = H5Pcreate(H5P_DATASET_XFER));
+  PetscCallHDF5(H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE));
+  PetscCall(VecGetArrayWrite(X, &x));
+  PetscCallHDF5(H5Dread(dset, H5T_NATIVE_DOUBLE, mspace, fspace, dxpl, x));
+  PetscCall(VecRestoreArrayWrite(X, &x));
+  PetscCallHDF5(H5Pclose(dxpl));
+  PetscCallHDF5(H5Sclose(mspace));
+  PetscCallHDF5(H5Sclose(fspace));
+  PetscCallHDF5(H5Dclose(dset));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* This rank's rows of a dataset [N,d] into X (the batch layout); collective.  With d = 1 a
    one-dimensional dataset [N] is read too (e.g. /labels). */
 PetscErrorCode SgmH5ReadBatch(hid_t file, const char name[], const SgmBatch *b, Vec X)
@@ -228,6 +261,10 @@ PetscErrorCode SgmH5ReadBatch(hid_t file, const char name[], const SgmBatch *b, 
 
   PetscFunctionBegin;
   PetscCheck(H5Lexists(file, name, H5P_DEFAULT) > 0, b->comm, PETSC_ERR_FILE_UNEXPECTED, "The HDF5 file has no dataset '%s'", name);
+  if (b->field) {
+    PetscCall(ReadField(file, name, b, X));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCallHDF5(dset = H5Dopen2(file, name, H5P_DEFAULT));
   PetscCallHDF5(fspace = H5Dget_space(dset));
   rank = H5Sget_simple_extent_ndims(fspace);

@@ -4,11 +4,15 @@
 
   Layout:  /samples [N,d]            final samples, rows in global sample order
            /trajectory/x [F,N,d]     frames, unlimited leading dimension, one frame per chunk
+  A field batch (sgmfield.h) is written as /samples [B,ny,nx] or [B,nz,ny,nx] (a trailing [dof] with
+  several components) and /trajectory/x [F,B,...]: each rank selects its DMDA block of all B fields
+  as one hyperslab, and the grid is in the field_* root attributes.
            /trajectory/t [F]         diffusion time of each frame
            /nfe                      score evaluations per sample
            root attributes           provenance (see SgmOutputWriteProvenance)
 */
 #include <sgmio.h>
+#include <sgmfield.h>
 #include <sgmconf.h>
 #include <unistd.h>
 #include <errno.h>
@@ -87,7 +91,7 @@ PetscErrorCode SgmOutputResume(MPI_Comm comm, const char path[], SgmOutput *out)
   }
   if (H5Lexists(o->file, "trajectory", H5P_DEFAULT) > 0) {
     hid_t   space;
-    hsize_t dims[3];
+    hsize_t dims[7];
     PetscCallHDF5(o->trajx = H5Dopen2(o->file, "trajectory/x", H5P_DEFAULT));
     PetscCallHDF5(o->trajt = H5Dopen2(o->file, "trajectory/t", H5P_DEFAULT));
     PetscCallHDF5(space = H5Dget_space(o->trajx));
@@ -114,7 +118,7 @@ PetscErrorCode SgmOutputTrajectoryTruncate(SgmOutput o, PetscInt nframes)
   PetscCheck((hsize_t)nframes <= o->nframes, o->comm, PETSC_ERR_FILE_UNEXPECTED, "The output '%s.partial' has %d trajectory frames, fewer than the %" PetscInt_FMT " the checkpoint counts", o->path, (int)o->nframes, nframes);
   {
     hid_t   space;
-    hsize_t dims[3], t = (hsize_t)nframes;
+    hsize_t dims[7], t = (hsize_t)nframes;
     PetscCallHDF5(space = H5Dget_space(o->trajx));
     PetscCallHDF5(H5Sget_simple_extent_dims(space, dims, NULL));
     PetscCallHDF5(H5Sclose(space));
@@ -171,42 +175,62 @@ PetscErrorCode SgmOutputWriteProvenance(SgmOutput o, PetscInt64 seed)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Rows [rstart, rstart+n) of a dataset [N,d] (or frame f of [F,N,d]) selected on this rank. */
-static PetscErrorCode SelectRows(hid_t fspace, int ndim, hsize_t frame, const SgmBatch *b, hid_t *mspace)
+/* Shape of a batch in a file: [N,d], or [B,(nz,)ny,nx(,dof)] for fields; this rank's hyperslab
+   (start, count) of it and the number of entries it holds.  Returns the rank of the shape. */
+int SgmBatchFileShape(const SgmBatch *b, hsize_t dims[], hsize_t start[], hsize_t count[])
 {
-  hsize_t start[3], count[3], mdims[2];
+  int nd = 0;
+
+  if (!b->field) {
+    dims[0] = (hsize_t)b->N; start[0] = (hsize_t)b->rstart; count[0] = (hsize_t)b->n;
+    dims[1] = (hsize_t)b->d; start[1] = 0;                  count[1] = (hsize_t)b->d;
+    return 2;
+  }
+  dims[nd] = (hsize_t)b->N; start[nd] = (hsize_t)b->rstart; count[nd] = (hsize_t)b->n; nd++;
+  for (PetscInt a = b->field->dim - 1; a >= 0; a--, nd++) { /* z, y, x: x fastest, as in memory */
+    dims[nd]  = (hsize_t)b->field->M[a];
+    start[nd] = (hsize_t)b->field->xs[a];
+    count[nd] = (hsize_t)b->field->xm[a];
+  }
+  if (b->field->dof > 1) {
+    dims[nd] = count[nd] = (hsize_t)b->field->dof; start[nd] = 0; nd++;
+  }
+  return nd;
+}
+
+/* This rank's part of a batch in a dataset of the batch's shape (or frame f of [F, shape]). */
+static PetscErrorCode SelectRows(hid_t fspace, PetscBool framed, hsize_t frame, const SgmBatch *b, hid_t *mspace)
+{
+  hsize_t dims[6], start[7], count[7], n = 1;
+  int     nd;
 
   PetscFunctionBegin;
-  mdims[0] = (hsize_t)b->n;
-  mdims[1] = (hsize_t)b->d;
-  PetscCallHDF5(*mspace = H5Screate_simple(2, mdims, NULL));
-  if (!b->n) {
+  nd = SgmBatchFileShape(b, dims, start + 1, count + 1);
+  for (int i = 1; i <= nd; i++) n *= count[i];
+  PetscCallHDF5(*mspace = H5Screate_simple(nd, count + 1, NULL));
+  if (!n) {
     PetscCallHDF5(H5Sselect_none(fspace));
     PetscCallHDF5(H5Sselect_none(*mspace));
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  if (ndim == 3) {
-    start[0] = frame; start[1] = (hsize_t)b->rstart; start[2] = 0;
-    count[0] = 1;     count[1] = (hsize_t)b->n;      count[2] = (hsize_t)b->d;
-  } else {
-    start[0] = (hsize_t)b->rstart; start[1] = 0;
-    count[0] = (hsize_t)b->n;      count[1] = (hsize_t)b->d;
-  }
-  PetscCallHDF5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
+  start[0] = frame;
+  count[0] = 1;
+  PetscCallHDF5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, framed ? start : start + 1, NULL, framed ? count : count + 1, NULL));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode SgmOutputWriteBatch(SgmOutput o, const char name[], const SgmBatch *b, Vec X)
 {
-  hsize_t            dims[2] = {(hsize_t)b->N, (hsize_t)b->d};
+  hsize_t            dims[6], start[6], count[6];
   hid_t              fspace, mspace, dset;
   const PetscScalar *x;
+  int                nd = SgmBatchFileShape(b, dims, start, count);
 
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(SGM_HDF5Write, 0, 0, 0, 0));
-  PetscCallHDF5(fspace = H5Screate_simple(2, dims, NULL));
+  PetscCallHDF5(fspace = H5Screate_simple(nd, dims, NULL));
   SgmCallHDF5Write(o, name, dset = H5Dcreate2(o->file, name, H5T_NATIVE_DOUBLE, fspace, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  PetscCall(SelectRows(fspace, 2, 0, b, &mspace));
+  PetscCall(SelectRows(fspace, PETSC_FALSE, 0, b, &mspace));
   PetscCall(VecGetArrayRead(X, &x));
   SgmCallHDF5Write(o, name, H5Dwrite(dset, H5T_NATIVE_DOUBLE, mspace, fspace, o->dxpl, x));
   PetscCall(VecRestoreArrayRead(X, &x));
@@ -244,16 +268,23 @@ PetscErrorCode SgmOutputWriteSampleValues(SgmOutput o, const char name[], const 
 static PetscErrorCode TrajectoryCreate(SgmOutput o, const SgmBatch *b)
 {
   hid_t   grp, space, dcpl;
-  hsize_t dims[3] = {0, (hsize_t)b->N, (hsize_t)b->d}, maxd[3] = {H5S_UNLIMITED, (hsize_t)b->N, (hsize_t)b->d};
-  hsize_t chunk[3] = {1, (hsize_t)b->N, (hsize_t)b->d}, one = 1, zero = 0, unl = H5S_UNLIMITED;
+  hsize_t dims[7], maxd[7], chunk[7], start[7], count[7], one = 1, zero = 0, unl = H5S_UNLIMITED, rest = 1;
+  int     nd = 1 + SgmBatchFileShape(b, dims + 1, start + 1, count + 1);
 
   PetscFunctionBegin;
-  /* a chunk must stay below 4 GiB: cap the rows of one chunk at 2^26/d (512 MiB of doubles) */
-  chunk[1] = PetscMin((hsize_t)b->N, PetscMax((hsize_t)1, ((hsize_t)1 << 26) / (hsize_t)b->d));
+  dims[0] = 0;
+  maxd[0] = H5S_UNLIMITED;
+  chunk[0] = 1;
+  for (int i = 1; i < nd; i++) {
+    maxd[i] = chunk[i] = dims[i];
+    if (i > 1) rest *= dims[i];
+  }
+  /* a chunk must stay below 4 GiB: cap the samples of one chunk at 2^26/(sample size) (512 MiB of doubles) */
+  chunk[1] = PetscMin(dims[1], PetscMax((hsize_t)1, ((hsize_t)1 << 26) / rest));
   PetscCallHDF5(grp = H5Gcreate2(o->file, "trajectory", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  PetscCallHDF5(space = H5Screate_simple(3, dims, maxd));
+  PetscCallHDF5(space = H5Screate_simple(nd, dims, maxd));
   PetscCallHDF5(dcpl = H5Pcreate(H5P_DATASET_CREATE));
-  PetscCallHDF5(H5Pset_chunk(dcpl, 3, chunk));
+  PetscCallHDF5(H5Pset_chunk(dcpl, nd, chunk));
   SgmCallHDF5Write(o, "the trajectory", o->trajx = H5Dcreate2(grp, "x", H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
   PetscCallHDF5(H5Pclose(dcpl));
   PetscCallHDF5(H5Sclose(space));
@@ -270,18 +301,20 @@ static PetscErrorCode TrajectoryCreate(SgmOutput o, const SgmBatch *b)
 /* Append one frame (the whole batch at diffusion time t); collective. */
 PetscErrorCode SgmOutputTrajectoryAppend(SgmOutput o, const SgmBatch *b, PetscReal t, Vec X)
 {
-  hsize_t            dims[3] = {o->nframes + 1, (hsize_t)b->N, (hsize_t)b->d}, tdim = o->nframes + 1, one = 1;
+  hsize_t            dims[7], start[7], count[7], tdim = o->nframes + 1, one = 1;
   hid_t              fspace, mspace;
   const PetscScalar *x;
   PetscMPIInt        rank;
   double             tv = (double)t;
 
   PetscFunctionBegin;
+  (void)SgmBatchFileShape(b, dims + 1, start + 1, count + 1);
+  dims[0] = o->nframes + 1;
   PetscCall(PetscLogEventBegin(SGM_HDF5Write, 0, 0, 0, 0));
   if (o->trajx < 0) PetscCall(TrajectoryCreate(o, b));
   SgmCallHDF5Write(o, "a trajectory frame", H5Dset_extent(o->trajx, dims));
   PetscCallHDF5(fspace = H5Dget_space(o->trajx));
-  PetscCall(SelectRows(fspace, 3, o->nframes, b, &mspace));
+  PetscCall(SelectRows(fspace, PETSC_TRUE, o->nframes, b, &mspace));
   PetscCall(VecGetArrayRead(X, &x));
   SgmCallHDF5Write(o, "a trajectory frame", H5Dwrite(o->trajx, H5T_NATIVE_DOUBLE, mspace, fspace, o->dxpl, x));
   PetscCall(VecRestoreArrayRead(X, &x));

@@ -1,7 +1,7 @@
 /* Philox-4x32-10 counter-based generator (Salmon, Moraes, Dror, Shaw, SC'11) and the normal
    variates sgm derives from it.  Written from the paper's definition; checked against the
    Random123 known-answer vectors in regression/unit/test_random.c. */
-#include <sgmsys.h>
+#include <sgmfield.h>
 #include <sgm/private/vecmath.h>
 
 #define PHILOX_M0 0xD2511F53u
@@ -100,6 +100,62 @@ void SgmRandomNormalSample(uint64_t seed, SgmStream stream, PetscInt step, Petsc
   }
 }
 
+/* Noise of component pair j at SGM_LANES arbitrary indices idx[l]: the lanes of NormalPairBlock,
+   each lane the same instructions on its own counter, so the value at an index does not depend on
+   the lane it is computed in. */
+static SGM_HOT void NormalPairGather(const uint32_t key[2], uint32_t step, uint32_t ctr3xor, const uint64_t *restrict idx, uint32_t j, double *restrict zc, double *restrict zs)
+{
+  _Alignas(SGM_ALIGN) double rad[SGM_LANES], u2[SGM_LANES];
+
+  for (int l = 0; l < SGM_LANES; l++) {
+    uint32_t c[4] = {j, step, (uint32_t)idx[l], (uint32_t)(idx[l] >> 32) ^ ctr3xor};
+    uint32_t k[2] = {key[0], key[1]};
+    for (int r = 0; r < 10; r++) {
+      if (r) { k[0] += PHILOX_W0; k[1] += PHILOX_W1; }
+      PhiloxRound(c, k);
+    }
+    rad[l] = SgmSqrtPositive(-2.0 * SgmLogUnit(Uniform52(c[0], c[1])));
+    u2[l]  = Uniform52(c[2], c[3]);
+  }
+  for (int l = 0; l < SGM_LANES; l++) {
+    double sn, cs;
+    SgmSinCos2Pi(u2[l], &sn, &cs);
+    zc[l] = rad[l] * cs;
+    zs[l] = rad[l] * sn;
+  }
+}
+
+/*
+  Field batches: the dof components at grid point p of field i are those of a "sample" with global
+  index (rstart + i) ngrid + nat[p] (SgmRandomNormalSample with d = dof), so a field's noise is a
+  function of the global grid index only, whatever the DMDA process grid.
+*/
+static PetscErrorCode RandomNormalField(const uint32_t key[2], uint32_t step, uint32_t c3, const SgmBatch *b, PetscScalar *z)
+{
+  const SgmField f = b->field;
+  const PetscInt nl = f->nloc, dof = f->dof;
+  _Alignas(SGM_ALIGN) double   zt[2 * SGM_LANES];
+  _Alignas(SGM_ALIGN) uint64_t idx[SGM_LANES];
+
+  PetscFunctionBegin;
+  for (PetscInt i = 0; i < b->n; i++) {
+    const uint64_t base = (uint64_t)(b->rstart + i) * (uint64_t)f->ngrid;
+    PetscScalar   *zi   = z + i * nl * dof;
+    for (PetscInt p0 = 0; p0 < nl; p0 += SGM_LANES) {
+      const PetscInt m = PetscMin(SGM_LANES, nl - p0);
+      for (int l = 0; l < SGM_LANES; l++) idx[l] = base + (uint64_t)f->nat[p0 + (l < m ? l : 0)];
+      for (PetscInt j = 0; 2 * j < dof; j++) {
+        NormalPairGather(key, step, c3, idx, (uint32_t)j, zt, zt + SGM_LANES);
+        for (PetscInt l = 0; l < m; l++) {
+          zi[(p0 + l) * dof + 2 * j] = zt[l];
+          if (2 * j + 1 < dof) zi[(p0 + l) * dof + 2 * j + 1] = zt[SGM_LANES + l];
+        }
+      }
+    }
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* Normal variates for every sample this rank owns in the batch, laid out as the batch Vec. */
 PetscErrorCode SgmRandomNormalBatch(uint64_t seed, SgmStream stream, PetscInt step, const SgmBatch *b, PetscScalar *z)
 {
@@ -109,6 +165,11 @@ PetscErrorCode SgmRandomNormalBatch(uint64_t seed, SgmStream stream, PetscInt st
 
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(SGM_Noise, 0, 0, 0, 0));
+  if (b->field) {
+    PetscCall(RandomNormalField(key, (uint32_t)step, c3, b, z));
+    PetscCall(PetscLogEventEnd(SGM_Noise, 0, 0, 0, 0));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   for (PetscInt i = 0; i < nfull; i += SGM_LANES) NormalBlock(key, (uint32_t)step, c3, (uint64_t)(b->rstart + i), d, zt, z + i * d);
   if (nfull < b->n) { /* the last block is computed whole, then its valid rows copied */
     PetscScalar *zpad;

@@ -12,6 +12,7 @@
   SIGTERM or SIGUSR1 (Slurm's warning before the end of a job), after which the run stops cleanly.
 */
 #include <sgm/private/samplerimpl.h>
+#include <sgmfield.h>
 #include <sgm/private/scoreimpl.h>
 #include <sgm/private/sdeimpl.h>
 #include <sgmio.h>
@@ -123,7 +124,8 @@ PetscErrorCode SgmSamplerCheckpointWrite(SgmSampler sampler)
   PetscCall(SgmH5AttrInt(file, "sgm_checkpoint", 1));
   PetscCall(SgmH5AttrString(file, "sampler_type", ((PetscObject)sampler)->type_name));
   PetscCall(SgmH5AttrInt(file, "nsamples", sampler->N));
-  PetscCall(SgmH5AttrInt(file, "dimension", sampler->batch.d));
+  PetscCall(SgmH5AttrInt(file, "dimension", SgmBatchSampleDimension(&sampler->batch)));
+  if (sampler->batch.field) PetscCall(SgmFieldWriteAttributes(sampler->batch.field, file));
   PetscCall(SgmH5AttrInt(file, "sampler_steps", sampler->nsteps));
   PetscCall(SgmH5AttrInt(file, "step", step));
   PetscCall(SgmH5AttrReal(file, "tau", tau));
@@ -178,7 +180,8 @@ PetscErrorCode SgmSamplerRestart(SgmSampler sampler, const char path[])
     PetscCheck(same, comm, PETSC_ERR_USER_INPUT, "The checkpoint '%s' was written by sampler %s, not %s: restart with the options of the interrupted run", path, type, ((PetscObject)sampler)->type_name);
   }
   PetscCall(CheckMatch(comm, path, file, "nsamples", sampler->N));
-  PetscCall(CheckMatch(comm, path, file, "dimension", sampler->batch.d));
+  if (sampler->batch.field) PetscCall(SgmFieldCheckAttributes(sampler->batch.field, file, path));
+  PetscCall(CheckMatch(comm, path, file, "dimension", SgmBatchSampleDimension(&sampler->batch)));
   PetscCall(CheckMatch(comm, path, file, "seed", sampler->seed));
   PetscCall(CheckMatch(comm, path, file, "sampler_steps", sampler->nsteps));
   PetscCall(SgmH5AttrGetInt(comm, file, "step", &step));

@@ -75,6 +75,7 @@ static PetscErrorCode ProjectionSetUp(SgmSampler sampler, SgmProjection *pj)
   PetscOptions   db = ((PetscObject)sampler)->options;
 
   PetscFunctionBegin;
+  PetscCheck(!sampler->batch.field, comm, PETSC_ERR_USER_INPUT, "-inverse_projection is not available for field samples: remove it");
   PetscCall(PetscObjectGetOptionsPrefix((PetscObject)sampler, &prefix));
   PetscCall(PetscCalloc1(d + 1, &pj->mask));
   PetscCall(PetscCalloc1(d + 1, &pj->y));

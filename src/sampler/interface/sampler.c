@@ -10,6 +10,7 @@
 #include <sgm/private/scoreimpl.h>
 #include <sgm/private/sdeimpl.h>
 #include <sgmio.h>
+#include <sgmfield.h>
 
 PetscFunctionList SgmSamplerList = NULL;
 const char *const SgmSchedules[] = {"uniform", "karras", "logsnr", "quadratic", "SgmSchedule", "SGM_SCHEDULE_", NULL};
@@ -56,6 +57,7 @@ PetscErrorCode SgmSamplerSetType(SgmSampler sampler, SgmSamplerType type)
   PetscCall(PetscMemzero(sampler->ops, sizeof(struct _SgmSamplerOps)));
   sampler->data        = NULL;
   sampler->setupcalled = PETSC_FALSE;
+  sampler->fields      = PETSC_FALSE;
   sampler->schedule    = SGM_SCHEDULE_UNIFORM;
   if (!sampler->nstepsset) sampler->nsteps = 1000;
   PetscCall(PetscObjectChangeTypeName((PetscObject)sampler, type));
@@ -408,7 +410,10 @@ PetscErrorCode SgmSamplerSetUp(SgmSampler sampler)
   PetscCall(VecDestroy(&sampler->X));
   PetscCall(VecDestroy(&sampler->work));
   PetscCall(VecDestroy(&sampler->noise));
-  PetscCall(SgmBatchCreate(PetscObjectComm((PetscObject)sampler), sampler->N, d, &sampler->batch));
+  if (score->field) {
+    PetscCheck(sampler->fields, PetscObjectComm((PetscObject)sampler), PETSC_ERR_USER_INPUT, "Sampler %s cannot sample fields (score type %s): choose em, ancestral, ddim, heun, edm, dpmpp2m, ode, pc, ald or adaptive", ((PetscObject)sampler)->type_name, ((PetscObject)score)->type_name);
+    PetscCall(SgmBatchCreateField(PetscObjectComm((PetscObject)sampler), sampler->N, score->field, &sampler->batch));
+  } else PetscCall(SgmBatchCreate(PetscObjectComm((PetscObject)sampler), sampler->N, d, &sampler->batch));
   PetscCall(SgmBatchCreateVec(&sampler->batch, &sampler->X));
   PetscCall(VecDuplicate(sampler->X, &sampler->work));
   PetscCall(VecDuplicate(sampler->X, &sampler->noise));

@@ -50,6 +50,8 @@ PetscErrorCode SgmScoreSetType(SgmScore score, SgmScoreType type)
     SETERRQ(PetscObjectComm((PetscObject)score), PETSC_ERR_ARG_UNKNOWN_TYPE, "Unknown score type '%s' (-score_type): choose one of %s", type, list);
   }
   PetscTryTypeMethod(score, destroy);
+  PetscCall(SgmFieldDestroy(&score->field));
+  PetscCall(PetscMemzero(&score->fieldopts, sizeof(score->fieldopts)));
   PetscCall(PetscMemzero(score->ops, sizeof(struct _SgmScoreOps)));
   score->data        = NULL;
   score->setupcalled = PETSC_FALSE;
@@ -120,8 +122,36 @@ PetscErrorCode SgmScoreSetUp(SgmScore score)
   PetscCall(SgmSDESetUp(sde));
   PetscTryTypeMethod(score, setup);
   PetscCheck(score->dim > 0, PetscObjectComm((PetscObject)score), PETSC_ERR_PLIB, "Score type %s did not set its dimension", ((PetscObject)score)->type_name);
+  PetscCheck(!score->field || score->guidance == SGM_GUIDANCE_NONE, PetscObjectComm((PetscObject)score), PETSC_ERR_USER_INPUT, "Guidance (-guidance) is not available for field samples (score type %s): remove -guidance", ((PetscObject)score)->type_name);
   PetscCall(SgmScoreGuidanceSetUp_Private(score));
   score->setupcalled = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The grid of a field score (gmrf, grf_fft, white), NULL for scores on rows of dimension d. */
+PetscErrorCode SgmScoreGetField(SgmScore score, SgmField *field)
+{
+  PetscFunctionBegin;
+  PetscCall(SgmScoreSetUp(score));
+  *field = score->field;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmScoreFieldSetFromOptions_Private(SgmScore score, PetscOptionItems *PetscOptionsObject)
+{
+  PetscFunctionBegin;
+  PetscCall(SgmFieldOptionsSetFromOptions(PetscOptionsObject, PetscObjectComm((PetscObject)score), &score->fieldopts));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* The grid, with ghost width sw for the type's stencil; the dimension of a sample is its size. */
+PetscErrorCode SgmScoreFieldSetUp_Private(SgmScore score, PetscInt sw)
+{
+  PetscFunctionBegin;
+  PetscCall(SgmFieldDestroy(&score->field));
+  PetscCall(SgmFieldCreate(PetscObjectComm((PetscObject)score), &score->fieldopts, sw, &score->field));
+  score->dim        = score->field->ngrid * score->field->dof;
+  score->collective = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -311,6 +341,7 @@ PetscErrorCode SgmScoreWriteAttributes(SgmScore score, hid_t file)
   PetscFunctionBegin;
   PetscCall(SgmH5AttrString(file, "score_type", ((PetscObject)score)->type_name));
   PetscCall(SgmH5AttrInt(file, "dimension", score->dim));
+  if (score->field) PetscCall(SgmFieldWriteAttributes(score->field, file));
   PetscTryTypeMethod(score, attributes, file);
   PetscCall(SgmScoreGuidanceWriteAttributes_Private(score, file));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -327,6 +358,7 @@ PetscErrorCode SgmScoreView(SgmScore score, PetscViewer viewer)
     PetscCall(PetscObjectPrintClassNamePrefixType((PetscObject)score, viewer));
     PetscCall(PetscViewerASCIIPushTab(viewer));
     PetscTryTypeMethod(score, view, viewer);
+    if (score->field) PetscCall(SgmFieldView(score->field, viewer));
     PetscCall(SgmScoreGuidanceView_Private(score, viewer));
     if (score->sde) PetscCall(SgmSDEView(score->sde, viewer));
     PetscCall(PetscViewerASCIIPopTab(viewer));
@@ -344,6 +376,7 @@ PetscErrorCode SgmScoreDestroy(SgmScore *score)
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   PetscTryTypeMethod(*score, destroy);
+  PetscCall(SgmFieldDestroy(&(*score)->field));
   PetscCall(SgmScoreGuidanceDestroy_Private(*score));
   PetscCall(SgmSDEDestroy(&(*score)->sde));
   PetscCall(PetscHeaderDestroy(score));

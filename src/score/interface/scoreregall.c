@@ -6,6 +6,9 @@ PETSC_INTERN PetscErrorCode SgmScoreCreate_GMM(SgmScore);
 PETSC_INTERN PetscErrorCode SgmScoreCreate_Posterior(SgmScore);
 PETSC_INTERN PetscErrorCode SgmScoreCreate_MLP(SgmScore);
 PETSC_INTERN PetscErrorCode SgmScoreCreate_GaussianDense(SgmScore);
+PETSC_INTERN PetscErrorCode SgmScoreCreate_White(SgmScore);
+PETSC_INTERN PetscErrorCode SgmScoreCreate_GMRF(SgmScore);
+PETSC_INTERN PetscErrorCode SgmScoreCreate_GRFFFT(SgmScore);
 
 PETSC_INTERN PetscErrorCode SgmScoreRegisterAll(void)
 {
@@ -15,5 +18,8 @@ PETSC_INTERN PetscErrorCode SgmScoreRegisterAll(void)
   PetscCall(PetscFunctionListAdd(&SgmScoreList, SGMSCOREPOSTERIOR, SgmScoreCreate_Posterior));
   PetscCall(PetscFunctionListAdd(&SgmScoreList, SGMSCOREMLP, SgmScoreCreate_MLP));
   PetscCall(PetscFunctionListAdd(&SgmScoreList, "gaussian_dense", SgmScoreCreate_GaussianDense)); /* sgmdense.h */
+  PetscCall(PetscFunctionListAdd(&SgmScoreList, SGMSCOREWHITE, SgmScoreCreate_White)); /* fields, sgmfield.h */
+  PetscCall(PetscFunctionListAdd(&SgmScoreList, SGMSCOREGMRF, SgmScoreCreate_GMRF));
+  PetscCall(PetscFunctionListAdd(&SgmScoreList, SGMSCOREGRFFFT, SgmScoreCreate_GRFFFT));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -58,6 +58,7 @@ struct _p_SgmSampler {
   PetscInt       test_signal_step; /* testing: raise SIGTERM on rank 0 after this step (0: never) */
   PetscInt       test_kill_step;   /* testing: SIGKILL rank 0 after this step (0: never) */
   PetscBool      restartstep;   /* restart every step (no first-same-as-last reuse) so a restart is bitwise */
+  PetscBool      fields;        /* the type works on field batches (sgmfield.h): set by its create */
   void      *data;
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <sgmscore.h>
+#include <sgmfield.h>
 #include <petscmat.h>
 #include <petsc/private/petscimpl.h>
 
@@ -57,6 +58,9 @@ struct _p_SgmScore {
   PetscInt   datadim; /* dimension of the decoded samples (latent models); 0: dim */
   PetscBool  collective; /* apply is collective: every rank calls it once per batch (gaussian_dense) */
   void      *data;
+  /* field scores (gmrf, grf_fft, white; doc/fields.md): samples are fields on this grid, NULL for rows */
+  SgmField        field;
+  SgmFieldOptions fieldopts;
   /* guidance (guidance.c): s = (1 - gamma) s_u + gamma s_c, or s_u + gamma grad log p(y|x_t) */
   SgmGuidanceType guidance;
   PetscReal       gamma;    /* -guidance_scale */
@@ -80,6 +84,9 @@ PETSC_INTERN PetscErrorCode SgmScoreApplyUnguided_Private(SgmScore, PetscReal, P
 PETSC_INTERN PetscErrorCode SgmScoreJacobianVectorUnguided_Private(SgmScore, PetscReal, PetscInt, const PetscScalar[], const PetscScalar[], PetscScalar[]);
 PETSC_INTERN PetscErrorCode SgmScoreDivergenceUnguided_Private(SgmScore, PetscReal, PetscInt, const PetscScalar[], PetscReal[]);
 PETSC_INTERN PetscErrorCode SgmScoreJacobianVectorFD_Private(SgmScore, PetscErrorCode (*)(SgmScore, PetscReal, PetscInt, const PetscScalar *, PetscScalar *), PetscReal, PetscInt, const PetscScalar[], const PetscScalar[], PetscScalar[]);
+/* field score types: the -field_ options, and the grid made at set-up (score->dim = points x dof) */
+PETSC_INTERN PetscErrorCode SgmScoreFieldSetFromOptions_Private(SgmScore, PetscOptionItems *);
+PETSC_INTERN PetscErrorCode SgmScoreFieldSetUp_Private(SgmScore, PetscInt);
 /* guidance.c */
 PETSC_INTERN PetscErrorCode SgmScoreGuidanceSetFromOptions_Private(SgmScore, PetscOptionItems *);
 PETSC_INTERN PetscErrorCode SgmScoreGuidanceSetUp_Private(SgmScore);

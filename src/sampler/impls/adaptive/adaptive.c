@@ -12,6 +12,7 @@
   exact, so the steps and the samples do not depend on the number of ranks.  2 NFE per attempt.
 */
 #include <sgm/private/samplerimpl.h>
+#include <sgmfield.h>
 #include <sgm/private/scoreimpl.h>
 #include <sgm/private/sdeimpl.h>
 #include <petsc/private/tsimpl.h>
@@ -45,7 +46,7 @@ static PetscErrorCode BrownianAt(SgmSampler sampler, PetscReal tau, Vec W)
 static PetscErrorCode AdaptiveError(SgmSampler sampler, PetscReal *E)
 {
   SgmSampler_Adaptive *ad = (SgmSampler_Adaptive *)sampler->data;
-  const PetscInt       n = sampler->batch.n, d = sampler->batch.d;
+  PetscInt             n = sampler->batch.n, d = sampler->batch.d;
   const PetscScalar   *xp, *xpp, *xq;
   PetscReal            emax = 0;
 
@@ -53,6 +54,25 @@ static PetscErrorCode AdaptiveError(SgmSampler sampler, PetscReal *E)
   PetscCall(VecGetArrayRead(ad->xp, &xp));
   PetscCall(VecGetArrayRead(ad->xpp, &xpp));
   PetscCall(VecGetArrayRead(ad->xprev, &xq));
+  if (sampler->batch.field) { /* per-field sums over all ranks, the same bits on any process grid */
+    PetscReal *v, *q;
+    PetscInt   D = SgmBatchSampleDimension(&sampler->batch), bad = 0;
+    PetscCall(PetscMalloc2(n * d + 1, &v, n + 1, &q));
+    for (PetscInt j = 0; j < n * d; j++) {
+      PetscReal delta = PetscMax(ad->abstol, ad->reltol * PetscMax(PetscAbsScalar(xp[j]), PetscAbsScalar(xq[j])));
+      PetscReal e     = PetscRealPart(xp[j] - xpp[j]) / delta;
+      v[j]            = e * e;
+      if (PetscIsInfOrNanReal(v[j])) {
+        bad  = 1;
+        v[j] = 0;
+      }
+    }
+    PetscCall(SgmFieldReduceSum(&sampler->batch, 1, v, q)); /* dof > 1: the sum runs over points and components alike */
+    for (PetscInt i = 0; i < n; i++) emax = PetscMax(emax, PetscSqrtReal(q[i] / D));
+    if (bad) emax = PETSC_INFINITY;
+    PetscCall(PetscFree2(v, q));
+    n = 0; /* done */
+  }
   for (PetscInt i = 0; i < n; i++) {
     PetscReal q = 0;
     for (PetscInt j = i * d; j < (i + 1) * d; j++) {
@@ -345,6 +365,7 @@ PETSC_INTERN PetscErrorCode SgmSamplerCreate_Adaptive(SgmSampler sampler)
   SgmSampler_Adaptive *ad;
 
   PetscFunctionBegin;
+  sampler->fields = PETSC_TRUE; /* works on field batches */
   PetscCall(PetscNew(&ad));
   ad->abstol                   = 0.0078;
   ad->reltol                   = 0.01;

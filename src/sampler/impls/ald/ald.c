@@ -93,6 +93,7 @@ PETSC_INTERN PetscErrorCode SgmSamplerCreate_ALD(SgmSampler sampler)
   SgmSampler_ALD *ald;
 
   PetscFunctionBegin;
+  sampler->fields = PETSC_TRUE; /* works on field batches */
   PetscCall(PetscNew(&ald));
   ald->nper                    = 100;
   ald->eps                     = 2e-5;

@@ -86,6 +86,7 @@ PETSC_INTERN PetscErrorCode SgmSamplerCreate_Ancestral(SgmSampler sampler)
   SgmSampler_Ancestral *anc;
 
   PetscFunctionBegin;
+  sampler->fields = PETSC_TRUE; /* works on field batches */
   PetscCall(PetscNew(&anc));
   anc->variance                = SGM_ANCESTRAL_BETA;
   sampler->data                = anc;

@@ -81,6 +81,7 @@ PETSC_INTERN PetscErrorCode SgmSamplerCreate_DDIM(SgmSampler sampler)
   SgmSampler_DDIM *ddim;
 
   PetscFunctionBegin;
+  sampler->fields = PETSC_TRUE; /* works on field batches */
   PetscCall(PetscNew(&ddim));
   sampler->data                = ddim;
   sampler->ops->step           = SgmDDIMStep;

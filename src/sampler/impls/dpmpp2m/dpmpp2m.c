@@ -95,6 +95,7 @@ PETSC_INTERN PetscErrorCode SgmSamplerCreate_DPMpp2M(SgmSampler sampler)
   SgmSampler_DPMpp2M *dpm;
 
   PetscFunctionBegin;
+  sampler->fields = PETSC_TRUE; /* works on field batches */
   PetscCall(PetscNew(&dpm));
   sampler->data         = dpm;
   sampler->ops->step    = SgmDPMpp2MStep;

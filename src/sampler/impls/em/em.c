@@ -41,6 +41,12 @@ PetscErrorCode SgmEMStep(SgmSampler sampler, PetscInt k, PetscReal t0, PetscReal
   PetscFunctionBegin;
   PetscCall(SgmSDECoefficients(score->sde, t0, &f, &g));
   const PetscReal cx = 1 - f * h, cs = g * g * h, cz = g * PetscSqrtReal(h);
+  if (b->field) { /* fields: the collective score on the whole batch, then an elementwise update */
+    PetscCall(SgmScoreApply(score, t0, b, X, sampler->work));
+    PetscCall(SgmSamplerFillNoise(sampler, SGM_STREAM_SDE, k, sampler->noise));
+    PetscCall(SgmVecAXPBYPCZ(X, cs, cz, cx, sampler->work, sampler->noise));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCall(PetscMalloc1(3 * cn * d + SGM_ALIGN / sizeof(PetscScalar), &buf));
   xs = (PetscScalar *)(((uintptr_t)buf + SGM_ALIGN - 1) & ~(uintptr_t)(SGM_ALIGN - 1));
   ss = xs + cn * d;
@@ -78,6 +84,7 @@ static PetscErrorCode SgmSamplerSetUp_EM(SgmSampler sampler)
 PETSC_INTERN PetscErrorCode SgmSamplerCreate_EM(SgmSampler sampler)
 {
   PetscFunctionBegin;
+  sampler->fields = PETSC_TRUE; /* works on field batches */
   sampler->ops->setup = SgmSamplerSetUp_EM;
   sampler->ops->step  = SgmEMStep;
   PetscFunctionReturn(PETSC_SUCCESS);

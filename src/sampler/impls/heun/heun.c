@@ -138,6 +138,7 @@ static PetscErrorCode SgmSamplerCreate_HeunCommon(SgmSampler sampler, PetscBool 
   SgmSampler_Heun *heun;
 
   PetscFunctionBegin;
+  sampler->fields = PETSC_TRUE; /* works on field batches */
   PetscCall(PetscNew(&heun));
   heun->stochastic = stochastic;
   /* EDM's ImageNet-64 settings (Table 5) */

@@ -71,6 +71,7 @@ static PetscErrorCode SgmSamplerSetUp_ODE(SgmSampler sampler)
 PETSC_INTERN PetscErrorCode SgmSamplerCreate_ODE(SgmSampler sampler)
 {
   PetscFunctionBegin;
+  sampler->fields = PETSC_TRUE; /* works on field batches */
   PetscCall(PetscNew((SgmSampler_ODE **)&sampler->data));
   sampler->ops->setup          = SgmSamplerSetUp_ODE;
   sampler->ops->setfromoptions = SgmSamplerSetFromOptions_ODE;

@@ -14,6 +14,7 @@
   NFE per step: 1 + M.
 */
 #include <sgm/private/samplerimpl.h>
+#include <sgmfield.h>
 #include <sgm/private/scoreimpl.h>
 #include <sgmio.h>
 
@@ -38,6 +39,30 @@ typedef struct {
   PetscReal      snr;
 } SgmSampler_PC;
 
+/* ||s|| and ||z|| of each field of a field batch: sums over the whole field, by SgmFieldReduceSum so
+   that they, and the samples, do not depend on the process grid. */
+static PetscErrorCode FieldNorms(SgmSampler sampler, const PetscScalar *s, const PetscScalar *z, PetscReal norms[])
+{
+  const PetscInt n = sampler->batch.n, nl = sampler->batch.field->nloc, dof = sampler->batch.field->dof;
+  PetscReal     *v;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc1(2 * n * nl + 1, &v));
+  for (PetscInt j = 0; j < n * nl; j++) {
+    PetscReal ss = 0, zz = 0;
+    for (PetscInt c = j * dof; c < (j + 1) * dof; c++) {
+      ss += PetscRealPart(s[c] * s[c]);
+      zz += PetscRealPart(z[c] * z[c]);
+    }
+    v[2 * j]     = ss;
+    v[2 * j + 1] = zz;
+  }
+  PetscCall(SgmFieldReduceSum(&sampler->batch, 2, v, norms));
+  for (PetscInt i = 0; i < 2 * n; i++) norms[i] = PetscSqrtReal(norms[i]);
+  PetscCall(PetscFree(v));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* M Langevin steps at time t with per-sample step sizes; the step-size factor is r^2 (DDPM alpha_t). */
 static PetscErrorCode LangevinCorrector(SgmSampler sampler, PetscInt k, PetscReal t, PetscReal alpha, Vec X)
 {
@@ -53,15 +78,17 @@ static PetscErrorCode LangevinCorrector(SgmSampler sampler, PetscInt k, PetscRea
     PetscCall(VecGetArray(X, &x));
     PetscCall(VecGetArrayRead(sampler->work, &s));
     PetscCall(VecGetArrayRead(sampler->noise, &z));
-    for (PetscInt i = 0; i < n; i++) {
-      PetscReal ss = 0, zz = 0;
-      for (PetscInt c = 0; c < d; c++) {
-        ss += PetscRealPart(s[i * d + c] * s[i * d + c]);
-        zz += PetscRealPart(z[i * d + c] * z[i * d + c]);
+    if (sampler->batch.field) PetscCall(FieldNorms(sampler, s, z, pc->norms));
+    else
+      for (PetscInt i = 0; i < n; i++) {
+        PetscReal ss = 0, zz = 0;
+        for (PetscInt c = 0; c < d; c++) {
+          ss += PetscRealPart(s[i * d + c] * s[i * d + c]);
+          zz += PetscRealPart(z[i * d + c] * z[i * d + c]);
+        }
+        pc->norms[2 * i]     = PetscSqrtReal(ss);
+        pc->norms[2 * i + 1] = PetscSqrtReal(zz);
       }
-      pc->norms[2 * i]     = PetscSqrtReal(ss);
-      pc->norms[2 * i + 1] = PetscSqrtReal(zz);
-    }
     if (pc->norm == SGM_PC_NORM_BATCH) {
       PetscReal sums[2];
       PetscCall(SgmReproducibleSum(PetscObjectComm((PetscObject)sampler), n, 2, pc->norms, sums));
@@ -166,6 +193,7 @@ PETSC_INTERN PetscErrorCode SgmSamplerCreate_PC(SgmSampler sampler)
   SgmSampler_PC *pc;
 
   PetscFunctionBegin;
+  sampler->fields = PETSC_TRUE; /* works on field batches */
   PetscCall(PetscNew(&pc));
   pc->predictor                = SGM_PC_PREDICTOR_REVERSE_DIFFUSION;
   pc->ncorrector               = 1;
