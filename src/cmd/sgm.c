@@ -18,6 +18,7 @@ static const char help[] = "sgm: score-based generative models on MPI, PETSc and
                            "  -sde_type      vp         variance preserving, beta(t) linear 0.1..20 or the DDPM schedule (-sde_vp_schedule ddpm)\n"
                            "                 subvp      sub-variance preserving (Song et al. 2021, eq. 12)\n"
                            "                 ve         variance exploding, sigma 0.01..50\n"
+                           "                 poly2      EDM's polynomial_2 schedule, alpha^2 = (1-2s)(1-t^2)^2 + s, s = 1e-5\n"
                            "  -score_type    gmm        exact score of a diffused Gaussian mixture (-gmm_file)\n"
                            "                 gaussian   exact score of a diffused Gaussian (-gaussian_file or -gaussian_mean/-gaussian_std)\n"
                            "  -sampler_type  em         Euler-Maruyama on the reverse SDE, 1 NFE per step\n"
