@@ -9,6 +9,8 @@ diffusion coefficients f(t), g(t) of dx = f x dt + g dw, the prior std at T and 
     subvp        alpha as vp, sigma = 1 - e^{-B}, g^2 = beta (1 - e^{-2B}) (Song et al. 2021, eq. 12)
     ve           sigma(t)^2 = smin^2 ((smax/smin)^{2t/T} - 1), alpha = 1, prior std smax
                  (Song et al. 2021, eq. 9 keeping -smin^2; defaults 0.01, 50, eps 1e-5)
+    poly2        EDM's polynomial_2 (Hoogeboom et al. 2022, app. B): alpha^2 = (1-2s)(1-t^2)^2 + s,
+                 sigma^2 = 1 - alpha^2, f = d log alpha/dt, g^2 = -2f (precision s = 1e-5, eps 0, T 1)
 """
 import numpy as np
 
@@ -36,6 +38,10 @@ class SDE:
             self.smax = get_real(opts, "sde_sigma_max", 50.0)
             default_eps = 1e-5
             self.prior_std = self.smax
+        elif self.kind == "poly2":
+            self.s = get_real(opts, "sde_poly2_precision", 1e-5)
+            default_eps = 0.0
+            self.prior_std = 1.0
         else:
             raise ValueError(f"reference: unknown sde_type {self.kind}")
         self.eps = get_real(opts, "sde_eps", default_eps)
@@ -56,6 +62,10 @@ class SDE:
 
     def coefficients(self, t):
         """(f, g) of dx = f x dt + g dw."""
+        if self.kind == "poly2":
+            a2 = (1 - 2 * self.s) * (1 - t * t) ** 2 + self.s
+            f = -2 * t * (1 - 2 * self.s) * (1 - t * t) / a2
+            return f, np.sqrt(max(0.0, -2 * f))
         if self.kind == "ve":
             r = np.log(self.smax / self.smin)
             return 0.0, self.smin * (self.smax / self.smin) ** (t / self.T) * np.sqrt(2 * r / self.T)
@@ -65,6 +75,9 @@ class SDE:
 
     def marginal(self, t):
         """(alpha, sigma) of q(x_t | x_0)."""
+        if self.kind == "poly2":
+            a2 = (1 - 2 * self.s) * (1 - t * t) ** 2 + self.s
+            return np.sqrt(a2), np.sqrt((1 - 2 * self.s) * t * t * (2 - t * t) + self.s)
         if self.kind == "ve":
             return 1.0, self.smin * np.sqrt(max(0.0, np.expm1(2 * t / self.T * np.log(self.smax / self.smin))))
         B = self.B(t)

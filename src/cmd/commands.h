@@ -8,6 +8,7 @@ PETSC_INTERN PetscErrorCode SgmCommandData(MPI_Comm);
 PETSC_INTERN PetscErrorCode SgmCommandTrain(MPI_Comm);
 PETSC_INTERN PetscErrorCode SgmCommandScore(MPI_Comm);
 PETSC_INTERN PetscErrorCode SgmCommandEval(MPI_Comm);
+PETSC_INTERN PetscErrorCode SgmCommandMCMC(MPI_Comm);
 PETSC_INTERN PetscErrorCode SgmCheckUnusedOptions(MPI_Comm, const char[]);
 
 /* exit status of the program when no error occurred (e.g. SGM_EXIT_CHECKPOINTED) */

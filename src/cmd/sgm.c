@@ -11,12 +11,14 @@ static const char help[] = "sgm: score-based generative models on MPI, PETSc and
                            "  train    train a score network (MLP) on an HDF5 dataset; sample from it with -score_type mlp\n"
                            "  score    evaluate a score model at given points and times\n"
                            "  eval     compare samples with a reference set or density: moments, Frechet, sliced W2, MMD, energy, NLL\n"
+                           "  mcmc     Metropolis sampling of the DW4 and LJ13 particle energies (reference data, doc/geometric.md)\n"
                            "  data     write a built-in 2-D toy dataset (swissroll, moons, checkerboard, 8gaussians, pinwheel, circles)\n"
                            "  version  print the version, git revision and library versions\n\n"
                            "Objects of `sgm sample` and their types (options of the selected type are listed below):\n"
                            "  -sde_type      vp         variance preserving, beta(t) linear 0.1..20 or the DDPM schedule (-sde_vp_schedule ddpm)\n"
                            "                 subvp      sub-variance preserving (Song et al. 2021, eq. 12)\n"
                            "                 ve         variance exploding, sigma 0.01..50\n"
+                           "                 poly2      EDM's polynomial_2 schedule, alpha^2 = (1-2s)(1-t^2)^2 + s, s = 1e-5\n"
                            "  -score_type    gmm        exact score of a diffused Gaussian mixture (-gmm_file)\n"
                            "                 gaussian   exact score of a diffused Gaussian (-gaussian_file or -gaussian_mean/-gaussian_std)\n"
                            "  -sampler_type  em         Euler-Maruyama on the reverse SDE, 1 NFE per step\n"
@@ -36,6 +38,7 @@ static const SgmCommand commands[] = {
   {"train",   SgmCommandTrain  },
   {"score",   SgmCommandScore  },
   {"eval",    SgmCommandEval   },
+  {"mcmc",    SgmCommandMCMC   },
   {"data",    SgmCommandData   },
   {"version", SgmCommandVersion},
 };
@@ -61,7 +64,7 @@ static PetscErrorCode SgmMain(const char *cmd)
       PetscFunctionReturn(PETSC_SUCCESS);
     }
   }
-  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "Unknown command '%s': the commands are sample, nll, train, score, eval, data and version", cmd);
+  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "Unknown command '%s': the commands are sample, nll, train, score, eval, mcmc, data and version", cmd);
 }
 
 /* Errors inside PetscInitialize() come from the options: an -options_file that cannot be read (on

@@ -8,6 +8,7 @@ typedef const char       *SgmSDEType;
 #define SGMSDEVP    "vp"
 #define SGMSDESUBVP "subvp"
 #define SGMSDEVE    "ve"
+#define SGMSDEPOLY2 "poly2" /* EDM's polynomial_2 schedule (Hoogeboom et al. 2022) */
 
 PETSC_EXTERN PetscClassId      SGM_SDE_CLASSID;
 PETSC_EXTERN PetscFunctionList SgmSDEList;

@@ -37,7 +37,7 @@ PetscErrorCode SgmSDESetType(SgmSDE sde, SgmSDEType type)
   PetscCall(PetscObjectTypeCompare((PetscObject)sde, type, &match));
   if (match) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCall(PetscFunctionListFind(SgmSDEList, type, &create));
-  PetscCheck(create, PetscObjectComm((PetscObject)sde), PETSC_ERR_ARG_UNKNOWN_TYPE, "Unknown SDE type '%s' (-sde_type): choose vp, subvp or ve", type);
+  PetscCheck(create, PetscObjectComm((PetscObject)sde), PETSC_ERR_ARG_UNKNOWN_TYPE, "Unknown SDE type '%s' (-sde_type): choose vp, subvp, ve or poly2", type);
   PetscTryTypeMethod(sde, destroy);
   PetscCall(PetscMemzero(sde->ops, sizeof(struct _SgmSDEOps)));
   sde->data        = NULL;
@@ -157,6 +157,10 @@ PetscErrorCode SgmSDETimeFromNoiseToSignal(SgmSDE sde, PetscReal r, PetscReal *t
   PetscReal lo = 0, hi = sde->T, v;
 
   PetscFunctionBegin;
+  if (sde->ops->timefromnsr) {
+    PetscUseTypeMethod(sde, timefromnsr, r, t);
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCall(SgmSDENoiseToSignal(sde, hi, &v));
   if (r >= v) {
     *t = hi;

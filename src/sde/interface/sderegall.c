@@ -3,6 +3,7 @@
 PETSC_INTERN PetscErrorCode SgmSDECreate_VP(SgmSDE);
 PETSC_INTERN PetscErrorCode SgmSDECreate_SubVP(SgmSDE);
 PETSC_INTERN PetscErrorCode SgmSDECreate_VE(SgmSDE);
+PETSC_INTERN PetscErrorCode SgmSDECreate_Poly2(SgmSDE);
 
 PETSC_INTERN PetscErrorCode SgmSDERegisterAll(void)
 {
@@ -10,5 +11,6 @@ PETSC_INTERN PetscErrorCode SgmSDERegisterAll(void)
   PetscCall(PetscFunctionListAdd(&SgmSDEList, SGMSDEVP, SgmSDECreate_VP));
   PetscCall(PetscFunctionListAdd(&SgmSDEList, SGMSDESUBVP, SgmSDECreate_SubVP));
   PetscCall(PetscFunctionListAdd(&SgmSDEList, SGMSDEVE, SgmSDECreate_VE));
+  PetscCall(PetscFunctionListAdd(&SgmSDEList, SGMSDEPOLY2, SgmSDECreate_Poly2));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -16,6 +16,8 @@ struct _SgmSDEOps {
   PetscErrorCode (*marginal)(SgmSDE, PetscReal, PetscReal *, PetscReal *);
   /* optional: q(x_t|x_s) = N(r x_s, v I), where a closed form avoids cancellation */
   PetscErrorCode (*transition)(SgmSDE, PetscReal, PetscReal, PetscReal *, PetscReal *);
+  /* optional: the t with sigma(t)/alpha(t) = r in closed form (otherwise bisection) */
+  PetscErrorCode (*timefromnsr)(SgmSDE, PetscReal, PetscReal *);
 };
 
 struct _p_SgmSDE {
