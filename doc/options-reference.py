@@ -24,6 +24,7 @@ SECTIONS = {  # -help section title -> object
     "Time-conditioned MLP score network (SgmNet) options": "net",
     "sgm score: evaluate a score model at given points": "scorerun",
     "sgm data: write a built-in 2-D toy dataset": "datarun",
+    "sgm mcmc: Metropolis sampling of DW4 / LJ13 (doc/geometric.md)": "mcmcrun",
     "sgm eval: compare a sample set with a reference set or a known density": "evalrun",
     "Comparison of sample sets (SgmEval) options": "eval",
     "Dense block-cyclic matrices (ScaLAPACK)": "dense",
@@ -100,6 +101,12 @@ def generate(sgm):
     out += ["## `sgm score`", "", "Besides the SDE and score options above:", "", table(score["scorerun"][0][1]), ""]
     data = sections(helptext(sgm, [], "data"))
     out += ["## `sgm data` (doc/data.md)", "", table(data["datarun"][0][1]), ""]
+    mcmc = sections(helptext(sgm, [], "mcmc"))
+    out += ["## `sgm mcmc` (doc/geometric.md)", ""]
+    for sub, opts in mcmc["mcmcrun"]:
+        if sub:
+            out += ["### " + sub, ""]
+        out += [table(opts), ""]
     ev = sections(helptext(sgm, [], "eval"))
     out += ["## `sgm eval` (doc/eval.md)", "", table(ev["evalrun"][0][1]), "", "### Metrics (`SgmEval`)", "", table(ev["eval"][0][1]), "",
             "### Frechet distance: ScaLAPACK grid (`SgmDense`)", "", table(ev["dense"][0][1]), "",
