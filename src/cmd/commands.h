@@ -6,6 +6,7 @@ PETSC_INTERN PetscErrorCode SgmCommandNLL(MPI_Comm);
 PETSC_INTERN PetscErrorCode SgmCommandVersion(MPI_Comm);
 PETSC_INTERN PetscErrorCode SgmCommandData(MPI_Comm);
 PETSC_INTERN PetscErrorCode SgmCommandTrain(MPI_Comm);
+PETSC_INTERN PetscErrorCode SgmCommandTrainField(MPI_Comm);
 PETSC_INTERN PetscErrorCode SgmCommandScore(MPI_Comm);
 PETSC_INTERN PetscErrorCode SgmCommandEval(MPI_Comm);
 PETSC_INTERN PetscErrorCode SgmCommandMCMC(MPI_Comm);

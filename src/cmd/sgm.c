@@ -9,6 +9,7 @@ static const char help[] = "sgm: score-based generative models on MPI, PETSc and
                            "  sample   draw samples by integrating the reverse SDE or the probability-flow ODE\n"
                            "  nll      negative log-likelihood of data through the probability-flow ODE\n"
                            "  train    train a score network (MLP) on an HDF5 dataset; sample from it with -score_type mlp\n"
+                           "  train-field  train a convolutional score network on fields; sample from it with -score_type convnet\n"
                            "  score    evaluate a score model at given points and times\n"
                            "  eval     compare samples with a reference set or density: moments, Frechet, sliced W2, MMD, energy, NLL\n"
                            "  mcmc     Metropolis sampling of the DW4 and LJ13 particle energies (reference data, doc/geometric.md)\n"
@@ -36,6 +37,7 @@ static const SgmCommand commands[] = {
   {"sample",  SgmCommandSample },
   {"nll",     SgmCommandNLL    },
   {"train",   SgmCommandTrain  },
+  {"train-field", SgmCommandTrainField},
   {"score",   SgmCommandScore  },
   {"eval",    SgmCommandEval   },
   {"mcmc",    SgmCommandMCMC   },
@@ -64,7 +66,7 @@ static PetscErrorCode SgmMain(const char *cmd)
       PetscFunctionReturn(PETSC_SUCCESS);
     }
   }
-  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "Unknown command '%s': the commands are sample, nll, train, score, eval, mcmc, data and version", cmd);
+  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "Unknown command '%s': the commands are sample, nll, train, train-field, score, eval, mcmc, data and version", cmd);
 }
 
 /* Errors inside PetscInitialize() come from the options: an -options_file that cannot be read (on

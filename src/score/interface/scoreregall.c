@@ -1,5 +1,6 @@
 #include <sgm/private/scoreimpl.h>
 #include <sgmtrain.h>
+#include <sgmconvnet.h>
 
 PETSC_INTERN PetscErrorCode SgmScoreCreate_Gaussian(SgmScore);
 PETSC_INTERN PetscErrorCode SgmScoreCreate_GMM(SgmScore);
@@ -9,6 +10,7 @@ PETSC_INTERN PetscErrorCode SgmScoreCreate_GaussianDense(SgmScore);
 PETSC_INTERN PetscErrorCode SgmScoreCreate_White(SgmScore);
 PETSC_INTERN PetscErrorCode SgmScoreCreate_GMRF(SgmScore);
 PETSC_INTERN PetscErrorCode SgmScoreCreate_GRFFFT(SgmScore);
+PETSC_INTERN PetscErrorCode SgmScoreCreate_ConvNet(SgmScore);
 
 PETSC_INTERN PetscErrorCode SgmScoreRegisterAll(void)
 {
@@ -21,5 +23,6 @@ PETSC_INTERN PetscErrorCode SgmScoreRegisterAll(void)
   PetscCall(PetscFunctionListAdd(&SgmScoreList, SGMSCOREWHITE, SgmScoreCreate_White)); /* fields, sgmfield.h */
   PetscCall(PetscFunctionListAdd(&SgmScoreList, SGMSCOREGMRF, SgmScoreCreate_GMRF));
   PetscCall(PetscFunctionListAdd(&SgmScoreList, SGMSCOREGRFFFT, SgmScoreCreate_GRFFFT));
+  PetscCall(PetscFunctionListAdd(&SgmScoreList, SGMSCORECONVNET, SgmScoreCreate_ConvNet)); /* sgmconvnet.h */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
