@@ -25,6 +25,7 @@ SECTIONS = {  # -help section title -> object
     "sgm score: evaluate a score model at given points": "scorerun",
     "sgm data: write a built-in 2-D toy dataset": "datarun",
     "sgm mcmc: Metropolis sampling of DW4 / LJ13 (doc/geometric.md)": "mcmcrun",
+    "MCMC target energy": "mcmcrun",
     "sgm eval: compare a sample set with a reference set or a known density": "evalrun",
     "Comparison of sample sets (SgmEval) options": "eval",
     "Dense block-cyclic matrices (ScaLAPACK)": "dense",
@@ -46,9 +47,9 @@ def sections(text):
             obj = None
             continue
         title = line.rstrip(":")
-        if title in SECTIONS:
+        if title in SECTIONS:  # a title met twice (two option blocks of one object) continues the first
             obj, sub = SECTIONS[title], None
-            res[obj] = [(None, [])]
+            res.setdefault(obj, [(None, [])])
             continue
         if obj is None or not line.strip():
             continue
