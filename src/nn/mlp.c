@@ -49,36 +49,14 @@ SGM_INLINE double SigmoidLane(double a)
 /* sin and cos of x for |x| < 2^19 pi/2 (larger arguments: libm, in TimeFeatures).  q = round(2x/pi);
    r = x - q pi/2 with pi/2 in three 33-bit pieces (fdlibm's pio2_1..3): q pio2_1 and q pio2_2 are
    exact, the first subtraction is exact (Sterbenz), so r is within an ulp or two; |r| <= pi/4 + ulp.
-   Taylor to r^19 / r^18 as in vecmath.h's SgmSinCos2Pi (next terms < 1e-17), then the quadrant. */
+   Then vecmath.h's SgmSinCosReduced (Taylor to r^19 / r^18, the quadrant). */
 SGM_INLINE void SinCosLane(double x, double *sn, double *cs)
 {
   const double   t = x * 0.63661977236758134308 + SGM_ROUND_MAGIC; /* 2/pi */
   const double   q = t - SGM_ROUND_MAGIC;
   const uint64_t iq = SgmAsU64(t) & 3;
-  const double   r = ((x - q * 1.57079632673412561417e+00) - q * 6.07710050630396597660e-11) - q * 2.02226624871116645580e-21, r2 = r * r;
-  double         S = -1.0 / 121645100408832000.0, C = 1.0 / 6402373705728000.0;
-  S = S * r2 + 1.0 / 355687428096000.0;
-  S = S * r2 - 1.0 / 1307674368000.0;
-  S = S * r2 + 1.0 / 6227020800.0;
-  S = S * r2 - 1.0 / 39916800.0;
-  S = S * r2 + 1.0 / 362880.0;
-  S = S * r2 - 1.0 / 5040.0;
-  S = S * r2 + 1.0 / 120.0;
-  S = S * r2 - 1.0 / 6.0;
-  S = r + r * (r2 * S);
-  C = C * r2 - 1.0 / 20922789888000.0;
-  C = C * r2 + 1.0 / 87178291200.0;
-  C = C * r2 - 1.0 / 479001600.0;
-  C = C * r2 + 1.0 / 3628800.0;
-  C = C * r2 - 1.0 / 40320.0;
-  C = C * r2 + 1.0 / 720.0;
-  C = C * r2 - 1.0 / 24.0;
-  C = C * r2 + 0.5;
-  C = 1.0 - r2 * C;
-  /* angle = q pi/2 + r:  q=0 (S, C), 1 (C, -S), 2 (-S, -C), 3 (-C, S) */
-  const double s0 = (iq & 1) ? C : S, c0 = (iq & 1) ? S : C;
-  *sn = (iq & 2) ? -s0 : s0;
-  *cs = ((iq + 1) & 2) ? -c0 : c0;
+  const double   r = ((x - q * 1.57079632673412561417e+00) - q * 6.07710050630396597660e-11) - q * 2.02226624871116645580e-21;
+  SgmSinCosReduced(r, iq, sn, cs);
 }
 
 static SGM_HOT void SinCosBlock(const double *restrict x, double *restrict sn, double *restrict cs)

@@ -139,17 +139,13 @@ SGM_INLINE double SgmSqrtPositive(double w)
   return s + 0.5 * y * (w - s * s);
 }
 
-/* sin and cos of 2 pi u for u in [0, 1] (the Box-Muller angle).  q = round(4u) and r = u - q/4 are
-   exact (u is a multiple of 2^-54), so the only reduction error is the rounding of x = 2 pi r,
-   |x| <= pi/4; Taylor to x^19 / x^18 (next terms < 1e-17).  The quadrant q mod 4 swaps and
-   negates. */
-SGM_INLINE void SgmSinCos2Pi(double u, double *sn, double *cs)
+/* sin and cos of q pi/2 + x from the reduced argument |x| <= pi/4 and the quadrant iq = q mod 4:
+   Taylor to x^19 / x^18 (next terms < 1e-17), then the quadrant swaps and negates.  Shared by
+   SgmSinCos2Pi and the network's time features (src/nn/mlp.c). */
+SGM_INLINE void SgmSinCosReduced(double x, uint64_t iq, double *sn, double *cs)
 {
-  const double   t = 4.0 * u + SGM_ROUND_MAGIC;
-  const double   q = t - SGM_ROUND_MAGIC;
-  const uint64_t iq = SgmAsU64(t) & 3;
-  const double   x = 6.28318530717958647693 * (u - 0.25 * q), x2 = x * x;
-  double         S = -1.0 / 121645100408832000.0; /* -1/19! */
+  const double x2 = x * x;
+  double       S  = -1.0 / 121645100408832000.0; /* -1/19! */
   S = S * x2 + 1.0 / 355687428096000.0;
   S = S * x2 - 1.0 / 1307674368000.0;
   S = S * x2 + 1.0 / 6227020800.0;
@@ -173,4 +169,15 @@ SGM_INLINE void SgmSinCos2Pi(double u, double *sn, double *cs)
   const double s0 = (iq & 1) ? C : S, c0 = (iq & 1) ? S : C;
   *sn = (iq & 2) ? -s0 : s0;
   *cs = ((iq + 1) & 2) ? -c0 : c0;
+}
+
+/* sin and cos of 2 pi u for u in [0, 1] (the Box-Muller angle).  q = round(4u) and r = u - q/4 are
+   exact (u is a multiple of 2^-54), so the only reduction error is the rounding of x = 2 pi r,
+   |x| <= pi/4. */
+SGM_INLINE void SgmSinCos2Pi(double u, double *sn, double *cs)
+{
+  const double   t = 4.0 * u + SGM_ROUND_MAGIC;
+  const double   q = t - SGM_ROUND_MAGIC;
+  const uint64_t iq = SgmAsU64(t) & 3;
+  SgmSinCosReduced(6.28318530717958647693 * (u - 0.25 * q), iq, sn, cs);
 }
