@@ -9,6 +9,7 @@
   No checkpoints: a run is a few minutes.  Writes /convnet (sgmconvnet.h), /train/loss, /train/sde_check.
 */
 #include <sgmconvnet.h>
+#include <sgmtrain.h>
 #include <sgmsde.h>
 #include <sgmio.h>
 #include "commands.h"
@@ -68,18 +69,14 @@ static PetscErrorCode Options(MPI_Comm comm, TrainFieldOptions *o)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Adam (Kingma & Ba 2015, Alg. 1) with warm-up, then the moving average (debiased early on) */
+/* Adam (Kingma & Ba 2015, Alg. 1) with warm-up, then the moving average (debiased early on): the
+   trainer's kernel, without clipping */
 static void AdamEMA(const TrainFieldOptions *o, PetscInt k, PetscInt P, const PetscReal *g, PetscReal *m, PetscReal *v, PetscReal *th, PetscReal *ema)
 {
   const PetscReal lr = o->lr * PetscMin(1.0, (k + 1.0) / (o->warmup + 1.0)), c1 = 1 - PetscPowRealInt(o->beta1, k + 1), c2 = 1 - PetscPowRealInt(o->beta2, k + 1);
   const PetscReal ed = PetscMin(o->ema, (1.0 + k) / (10.0 + k));
 
-  for (PetscInt p = 0; p < P; p++) {
-    m[p] = o->beta1 * m[p] + (1 - o->beta1) * g[p];
-    v[p] = o->beta2 * v[p] + (1 - o->beta2) * g[p] * g[p];
-    th[p] -= lr * (m[p] / c1) / (PetscSqrtReal(v[p] / c2) + o->aeps);
-    ema[p] = ed * ema[p] + (1 - ed) * th[p];
-  }
+  SgmAdamEMAUpdate(P, 1.0, lr, o->beta1, o->beta2, c1, c2, o->aeps, ed, g, m, v, th, ema);
 }
 
 static PetscErrorCode WriteModel(MPI_Comm comm, const TrainFieldOptions *o, SgmConvNet net, const PetscReal *ema, SgmSDE sde, SgmField field, const PetscReal *loss, PetscReal wall)

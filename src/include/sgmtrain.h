@@ -45,6 +45,8 @@ PETSC_EXTERN PetscErrorCode SgmTrainerGetInterrupted(SgmTrainer, PetscBool *);
 PETSC_EXTERN PetscErrorCode SgmTrainerGetChecksum(SgmTrainer, PetscReal *);
 PETSC_EXTERN PetscErrorCode SgmTrainerView(SgmTrainer, PetscViewer);
 PETSC_EXTERN PetscErrorCode SgmTrainerDestroy(SgmTrainer *);
+/* Adam + EMA on a flat parameter array (the trainer's update; sgm train-field uses it too) */
+PETSC_EXTERN void SgmAdamEMAUpdate(PetscInt, PetscReal, PetscReal, PetscReal, PetscReal, PetscReal, PetscReal, PetscReal, PetscReal, const PetscReal *, PetscReal *, PetscReal *, PetscReal *, PetscReal *);
 
 /* The score type of a trained network: -score_type mlp -score_file model.h5 */
 #define SGMSCOREMLP "mlp"

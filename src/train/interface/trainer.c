@@ -375,10 +375,11 @@ PetscErrorCode SgmTrainerComputeGradient_Private(SgmTrainer tr, PetscInt k, Pets
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* The elementwise part of the update on P parameters: Adam (Kingma & Ba 2015, Alg. 1) with the
-   gradient scaled by `scale` (clipping), then the EMA.  sqrt through SgmSqrtPositive so the loop
-   vectorises (the argument is >= 0). */
-static SGM_HOT void AdamEMA(PetscInt P, PetscReal scale, PetscReal lr, PetscReal b1, PetscReal b2, PetscReal c1, PetscReal c2, PetscReal aeps, PetscReal ed, const PetscReal *restrict g, PetscReal *restrict m, PetscReal *restrict v, PetscReal *restrict th, PetscReal *restrict ema)
+/* The elementwise part of an optimiser step on P parameters: Adam (Kingma & Ba 2015, Alg. 1) with
+   the gradient scaled by `scale` (clipping), learning rate lr, bias corrections c1 = 1 - beta1^k,
+   c2 = 1 - beta2^k, then the EMA with decay ed.  sqrt through SgmSqrtPositive so the loop vectorises
+   (the argument is >= 0).  Also the update of `sgm train-field` (src/cmd/trainfield.c). */
+SGM_HOT void SgmAdamEMAUpdate(PetscInt P, PetscReal scale, PetscReal lr, PetscReal b1, PetscReal b2, PetscReal c1, PetscReal c2, PetscReal aeps, PetscReal ed, const PetscReal *restrict g, PetscReal *restrict m, PetscReal *restrict v, PetscReal *restrict th, PetscReal *restrict ema)
 {
   for (PetscInt p = 0; p < P; p++) {
     const PetscReal gp = scale * g[p];
@@ -413,7 +414,7 @@ static PetscErrorCode SgmTrainerUpdate(SgmTrainer tr)
   /* EMA decay with warm-up, min(decay, (1 + k)/(10 + k)), so that the initial weights do not linger
      in the average of a short run (0.999^1500 = 22% of them otherwise) */
   ed = PetscMin(tr->emadecay, (1.0 + k) / (10.0 + k));
-  AdamEMA(tr->P, scale, lr, tr->beta1, tr->beta2, c1, c2, tr->adameps, ed, tr->gbuf, tr->m, tr->v, tr->theta, tr->ema);
+  SgmAdamEMAUpdate(tr->P, scale, lr, tr->beta1, tr->beta2, c1, c2, tr->adameps, ed, tr->gbuf, tr->m, tr->v, tr->theta, tr->ema);
   PetscCall(PetscLogFlops(16.0 * tr->P));
   PetscCall(PetscLogEventEnd(SGM_TrainUpdate, tr, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
