@@ -27,6 +27,10 @@ PETSC_EXTERN PetscErrorCode SgmScoreGetDimension(SgmScore, PetscInt *);
 PETSC_EXTERN PetscErrorCode SgmScoreGetDataDimension(SgmScore, PetscInt *);
 PETSC_EXTERN PetscErrorCode SgmScoreDecode(SgmScore, PetscInt, const PetscScalar[], PetscScalar[]);
 PETSC_EXTERN PetscErrorCode SgmScoreGetField(SgmScore, SgmField *);
+/* point clouds in the zero centre-of-mass subspace: natoms atoms of dimension/natoms coordinates
+   (0: not a point cloud); see doc/geometric.md */
+PETSC_EXTERN PetscErrorCode SgmScoreSetZeroCoM(SgmScore, PetscInt);
+PETSC_EXTERN PetscErrorCode SgmScoreGetZeroCoM(SgmScore, PetscInt *, PetscInt *);
 PETSC_EXTERN PetscErrorCode SgmScoreApply(SgmScore, PetscReal, const SgmBatch *, Vec, Vec);
 PETSC_EXTERN PetscErrorCode SgmScoreApplyArray(SgmScore, PetscReal, PetscInt, const PetscScalar[], PetscScalar[]);
 PETSC_EXTERN PetscErrorCode SgmScoreLogDensity(SgmScore, PetscReal, PetscInt, const PetscScalar[], PetscReal[]);

@@ -104,6 +104,8 @@ PetscErrorCode SgmScoreSetFromOptions(SgmScore score)
   PetscObjectOptionsBegin((PetscObject)score);
   PetscCall(PetscOptionsFList("-score_type", "Score model", "SgmScoreSetType", SgmScoreList, ((PetscObject)score)->type_name ? ((PetscObject)score)->type_name : SGMSCOREGMM, type, sizeof(type), &flg));
   if (flg || !((PetscObject)score)->type_name) PetscCall(SgmScoreSetType(score, flg ? type : SGMSCOREGMM));
+  PetscCall(PetscOptionsInt("-score_zero_com_atoms", "Samples are point clouds of this many atoms in the zero centre-of-mass subspace (0: no)", "SgmScoreSetZeroCoM", score->zcom_atoms, &score->zcom_atoms, NULL));
+  PetscCheck(score->zcom_atoms >= 0, PetscObjectComm((PetscObject)score), PETSC_ERR_USER_INPUT, "-score_zero_com_atoms must be >= 0; got %" PetscInt_FMT, score->zcom_atoms);
   PetscCall(SgmScoreGuidanceSetFromOptions_Private(score, PetscOptionsObject)); /* interface options, before the type's section */
   PetscTryTypeMethod(score, setfromoptions, PetscOptionsObject);
   PetscOptionsEnd();
@@ -123,8 +125,30 @@ PetscErrorCode SgmScoreSetUp(SgmScore score)
   PetscTryTypeMethod(score, setup);
   PetscCheck(score->dim > 0, PetscObjectComm((PetscObject)score), PETSC_ERR_PLIB, "Score type %s did not set its dimension", ((PetscObject)score)->type_name);
   PetscCheck(!score->field || score->guidance == SGM_GUIDANCE_NONE, PetscObjectComm((PetscObject)score), PETSC_ERR_USER_INPUT, "Guidance (-guidance) is not available for field samples (score type %s): remove -guidance", ((PetscObject)score)->type_name);
+  PetscCheck(!score->zcom_atoms || (score->zcom_atoms >= 2 && score->dim % score->zcom_atoms == 0), PetscObjectComm((PetscObject)score), PETSC_ERR_USER_INPUT, "-score_zero_com_atoms %" PetscInt_FMT " must be at least 2 and divide the sample dimension %" PetscInt_FMT, score->zcom_atoms, score->dim);
+  PetscCheck(!score->zcom_atoms || !score->field, PetscObjectComm((PetscObject)score), PETSC_ERR_USER_INPUT, "-score_zero_com_atoms is for point clouds, not field samples (score type %s)", ((PetscObject)score)->type_name);
   PetscCall(SgmScoreGuidanceSetUp_Private(score));
   score->setupcalled = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Point clouds in the zero centre-of-mass subspace (EDM): natoms atoms; call before set-up. */
+PetscErrorCode SgmScoreSetZeroCoM(SgmScore score, PetscInt natoms)
+{
+  PetscFunctionBegin;
+  PetscValidHeaderSpecific(score, SGM_SCORE_CLASSID, 1);
+  PetscCheck(natoms >= 0, PetscObjectComm((PetscObject)score), PETSC_ERR_ARG_OUTOFRANGE, "The number of atoms must be >= 0; got %" PetscInt_FMT, natoms);
+  score->zcom_atoms = natoms;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* natoms > 0 and the space dimension sd = dim/natoms when samples are zero-CoM point clouds; 0, 0 otherwise */
+PetscErrorCode SgmScoreGetZeroCoM(SgmScore score, PetscInt *natoms, PetscInt *sd)
+{
+  PetscFunctionBegin;
+  PetscCall(SgmScoreSetUp(score));
+  if (natoms) *natoms = score->zcom_atoms;
+  if (sd) *sd = score->zcom_atoms ? score->dim / score->zcom_atoms : 0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -57,6 +57,9 @@ struct _p_SgmScore {
   PetscBool  setupcalled;
   PetscInt   datadim; /* dimension of the decoded samples (latent models); 0: dim */
   PetscBool  collective; /* apply is collective: every rank calls it once per batch (gaussian_dense) */
+  PetscInt   zcom_atoms; /* > 0: a sample is a point cloud of zcom_atoms atoms in dim/zcom_atoms space
+                            dimensions, x[i*sd + c], living in the zero centre-of-mass subspace
+                            (EDM); -score_zero_com_atoms or set by the type (SgmScoreSetZeroCoM) */
   void      *data;
   /* field scores (gmrf, grf_fft, white; doc/fields.md): samples are fields on this grid, NULL for rows */
   SgmField        field;
