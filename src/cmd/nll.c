@@ -88,6 +88,17 @@ PetscErrorCode SgmCommandNLL(MPI_Comm comm)
     PetscCall(SgmNLLGetNFE(nll, &nfe, &njvp));
     PetscCallMPI(MPI_Comm_size(comm, &size));
     PetscCall(PetscPrintf(comm, "sgm nll: %" PetscInt_FMT " points of dimension %" PetscInt_FMT ", NLL %.6g nats (+- %.2g over points, +- %.2g estimator), %.6g bits/dim, NFE %" PetscInt64_FMT ", JVP %" PetscInt64_FMT ", %d rank(s), %.3f s -> %s\n", dims[0], d, mean, mse, ese, bpd, nfe, njvp, size, t1 - t0, output));
+    {
+      PetscInt na, sd;
+      PetscCall(SgmScoreGetZeroCoM(score, &na, &sd));
+      if (na) {
+        double commax;
+        PetscCallHDF5(a = H5Aopen(file, "nll_data_com_max", H5P_DEFAULT));
+        PetscCallHDF5(H5Aread(a, H5T_NATIVE_DOUBLE, &commax));
+        PetscCallHDF5(H5Aclose(a));
+        PetscCall(PetscPrintf(comm, "  zero-CoM point clouds: %" PetscInt_FMT " atoms in %" PetscInt_FMT "-D, density on the %" PetscInt_FMT "-dimensional subspace; largest data CoM coordinate removed %.3g\n", na, sd, (na - 1) * sd, commax));
+      }
+    }
   }
   PetscCall(SgmOutputClose(&out));
   PetscCall(VecDestroy(&X));

@@ -2,17 +2,19 @@
   SgmEval (sgmeval.h): the object that holds the two sets, the options and the metrics, and writes
   them as one JSON line, an HDF5 group and a human-readable view.  The metric kernels are in
   moments.c (means, covariances), sliced.c (sliced W2) and pairs.c (MMD^2, energy distance); the
-  Frechet distance is SgmFrechetDistance (src/sys/dense.c, ScaLAPACK).
+  Frechet distance is SgmFrechetDistance (src/sys/dense.c, ScaLAPACK); the point-cloud metrics
+  (energy-histogram W2, interatomic-distance W1) are in pointcloud.c.
 */
 #include "evalimpl.h"
 #include <sgm/private/scoreimpl.h>
 #include <sgmio.h>
 #include <sgmdense.h>
+#include <sgm/private/energyimpl.h>
 
 PetscClassId  SGM_EVAL_CLASSID;
-PetscLogEvent SGM_EvalMoments, SGM_EvalFrechet, SGM_EvalSliced, SGM_EvalPairs, SGM_EvalNLL;
+PetscLogEvent SGM_EvalMoments, SGM_EvalFrechet, SGM_EvalSliced, SGM_EvalPairs, SGM_EvalNLL, SGM_EvalPointCloud;
 
-const char *const SgmEvalMetricNames[] = {"mean_error", "cov_rel_error", "frechet_distance", "sliced_w2", "mmd2", "mmd_bandwidth", "energy_distance", "nll", "nll_se", "nll_reference", "nll_reference_se"};
+const char *const SgmEvalMetricNames[] = {"mean_error", "cov_rel_error", "frechet_distance", "sliced_w2", "mmd2", "mmd_bandwidth", "energy_distance", "nll", "nll_se", "nll_reference", "nll_reference_se", "energy_w2", "energy_mean", "energy_mean_reference", "distance_w1"};
 
 static PetscErrorCode SgmEvalInitializePackage(void)
 {
@@ -28,6 +30,7 @@ static PetscErrorCode SgmEvalInitializePackage(void)
   PetscCall(PetscLogEventRegister("SgmEvalSliced", SGM_EVAL_CLASSID, &SGM_EvalSliced));
   PetscCall(PetscLogEventRegister("SgmEvalPairs", SGM_EVAL_CLASSID, &SGM_EvalPairs));
   PetscCall(PetscLogEventRegister("SgmEvalNLL", SGM_EVAL_CLASSID, &SGM_EvalNLL));
+  PetscCall(PetscLogEventRegister("SgmEvalPointCloud", SGM_EVAL_CLASSID, &SGM_EvalPointCloud));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -51,10 +54,14 @@ PetscErrorCode SgmEvalCreate(MPI_Comm comm, SgmEval *eval)
 
 PetscErrorCode SgmEvalSetFromOptions(SgmEval ev)
 {
-  PetscInt seed = (PetscInt)ev->seed;
+  PetscInt  seed = (PetscInt)ev->seed;
+  char      etype[64] = "none";
+  PetscBool flg;
 
   PetscFunctionBegin;
   PetscValidHeaderSpecific(ev, SGM_EVAL_CLASSID, 1);
+  if (!ev->energy) PetscCall(SgmEnergyCreate(PetscObjectComm((PetscObject)ev), &ev->energy)); /* fills SgmEnergyList; typeless until chosen */
+  if (ev->energy->type) PetscCall(PetscStrncpy(etype, ev->energy->type, sizeof(etype)));
   PetscObjectOptionsBegin((PetscObject)ev);
   PetscCall(PetscOptionsInt("-eval_sw_projections", "Number of random directions of the sliced Wasserstein-2 distance", "SgmEvalSetFromOptions", ev->nproj, &ev->nproj, NULL));
   PetscCall(PetscOptionsBool("-eval_sw_write_directions", "Write the directions to the output (/eval/sw_directions [P,d])", "SgmEvalSetFromOptions", ev->writedirs, &ev->writedirs, NULL));
@@ -62,7 +69,26 @@ PetscErrorCode SgmEvalSetFromOptions(SgmEval ev)
   PetscCall(PetscOptionsBool("-eval_pairwise", "Compute MMD^2 and the energy distance (cost (N1+N2)^2 d)", "SgmEvalSetFromOptions", ev->pairwise, &ev->pairwise, NULL));
   PetscCall(PetscOptionsReal("-eval_mmd_bandwidth", "RBF bandwidth h of k = exp(-|x-y|^2/(2h^2)); 0: median heuristic", "SgmEvalSetFromOptions", ev->bandwidth, &ev->bandwidth, NULL));
   PetscCall(PetscOptionsInt("-eval_median_points", "Points of the deterministic subsample of the median heuristic", "SgmEvalSetFromOptions", ev->nmedian, &ev->nmedian, NULL));
+  PetscCall(PetscOptionsFList("-eval_energy", "Point clouds: W2 between the energy distributions of samples and reference under this energy (dw4, lj13; sets -eval_atoms); none: no energy metric", "SgmEvalSetFromOptions", SgmEnergyList, etype, etype, sizeof(etype), &flg));
+  if (flg) {
+    PetscBool none;
+    PetscErrorCode (*create)(SgmEnergy);
+    PetscCall(PetscStrcmp(etype, "none", &none));
+    if (!none) {
+      PetscCall(PetscFunctionListFind(SgmEnergyList, etype, &create));
+      PetscCheck(create, PetscObjectComm((PetscObject)ev), PETSC_ERR_USER_INPUT, "Unknown -eval_energy '%s': choose dw4, lj13 or none", etype);
+      PetscCall(SgmEnergySetType(ev->energy, etype));
+      ev->natoms = ev->energy->n;
+    } else if (ev->energy->type) { /* back to no energy */
+      PetscCall(SgmEnergyDestroy(&ev->energy));
+      PetscCall(SgmEnergyCreate(PetscObjectComm((PetscObject)ev), &ev->energy));
+    }
+  }
+  if (ev->energy->type && ev->energy->setfromoptions) PetscCall(ev->energy->setfromoptions(ev->energy, PetscOptionsObject)); /* -lj_pairs */
+  PetscCall(PetscOptionsInt("-eval_atoms", "Point clouds: samples are clouds of this many atoms (x[i*sd + c]); gives the interatomic-distance W1 (0: not point clouds)", "SgmEvalSetFromOptions", ev->natoms, &ev->natoms, NULL));
   PetscOptionsEnd();
+  PetscCheck(ev->natoms >= 0, PetscObjectComm((PetscObject)ev), PETSC_ERR_USER_INPUT, "-eval_atoms must be >= 0, not %" PetscInt_FMT, ev->natoms);
+  PetscCheck(!ev->energy->type || ev->natoms == ev->energy->n, PetscObjectComm((PetscObject)ev), PETSC_ERR_USER_INPUT, "-eval_atoms %" PetscInt_FMT " contradicts -eval_energy %s (%" PetscInt_FMT " atoms)", ev->natoms, ev->energy->type, ev->energy->n);
   PetscCheck(ev->nproj >= 1, PetscObjectComm((PetscObject)ev), PETSC_ERR_USER_INPUT, "-eval_sw_projections must be at least 1, not %" PetscInt_FMT, ev->nproj);
   PetscCheck(ev->nmedian >= 2 && ev->nmedian <= 20000, PetscObjectComm((PetscObject)ev), PETSC_ERR_USER_INPUT, "-eval_median_points must be between 2 and 20000 (it costs M^2/2 distances in memory), not %" PetscInt_FMT, ev->nmedian);
   PetscCheck(ev->bandwidth >= 0, PetscObjectComm((PetscObject)ev), PETSC_ERR_USER_INPUT, "-eval_mmd_bandwidth must be positive (or 0 for the median heuristic), not %g", (double)ev->bandwidth);
@@ -207,10 +233,11 @@ PetscErrorCode SgmEvalCompute(SgmEval ev)
   for (int k = 0; k < SGM_EVAL_NMETRIC; k++) ev->has[k] = PETSC_FALSE;
   if (ev->Y) {
     PetscCheck(ev->bx.d == ev->by.d, comm, PETSC_ERR_USER_INPUT, "The samples have dimension %" PetscInt_FMT " but the reference set has dimension %" PetscInt_FMT, ev->bx.d, ev->by.d);
+    PetscCall(SgmEvalPointCloud_Private(ev)); /* first: it checks its options against the data */
     PetscCall(Moments(ev));
     PetscCall(SgmEvalSliced_Private(ev));
     if (ev->pairwise) PetscCall(SgmEvalPairs_Private(ev));
-  }
+  } else PetscCheck(!ev->natoms, comm, PETSC_ERR_USER_INPUT, "The point-cloud metrics (-eval_energy, -eval_atoms) compare with reference samples: give them with -reference FILE.h5");
   if (ev->density) {
     PetscInt d;
     PetscCall(SgmScoreGetDimension(ev->density, &d));
@@ -296,6 +323,14 @@ PetscErrorCode SgmEvalWrite(SgmEval ev, hid_t file)
       PetscCall(SgmH5AttrString(g, "energy_definition", "2 E|X-Y| - E|X-X'| - E|Y-Y'|, U-statistics"));
     }
   }
+  if (ev->has[SGM_EVAL_DISTANCE_W1]) {
+    PetscCall(SgmH5AttrInt(g, "point_cloud_atoms", ev->natoms));
+    PetscCall(SgmH5AttrString(g, "distance_w1_definition", "W1 between the empirical distributions of all interatomic distances |x_i - x_j|, i < j, of the samples and of the reference; exact quantile functions (any sizes)"));
+  }
+  if (ev->has[SGM_EVAL_ENERGY_W2]) {
+    PetscCall(SgmH5AttrString(g, "energy_w2_definition", "W2 between the empirical distributions of E(x) of the samples and of the reference; exact quantile functions (any sizes)"));
+    PetscCall(SgmEnergyWriteAttributes(ev->energy, g));
+  }
   if (ev->density) {
     SgmScoreType type;
     PetscCall(SgmScoreGetType(ev->density, &type));
@@ -322,6 +357,8 @@ PetscErrorCode SgmEvalView(SgmEval ev, PetscViewer viewer)
   if (ev->has[SGM_EVAL_MEAN_ERROR]) PetscCall(PetscViewerASCIIPrintf(viewer, "  |mu_s - mu_r| = %.6g   |S_s - S_r|_F/|S_r|_F = %.6g   Frechet distance = %.6g\n", (double)ev->value[SGM_EVAL_MEAN_ERROR], (double)ev->value[SGM_EVAL_COV_ERROR], (double)ev->value[SGM_EVAL_FRECHET]));
   if (ev->has[SGM_EVAL_SLICED_W2]) PetscCall(PetscViewerASCIIPrintf(viewer, "  sliced W2 = %.6g (%" PetscInt_FMT " directions, %s)\n", (double)ev->value[SGM_EVAL_SLICED_W2], ev->nproj, ev->swformula));
   if (ev->has[SGM_EVAL_MMD2]) PetscCall(PetscViewerASCIIPrintf(viewer, "  MMD^2 = %.6g (RBF, h = %.6g)   energy distance = %.6g\n", (double)ev->value[SGM_EVAL_MMD2], (double)ev->value[SGM_EVAL_BANDWIDTH], (double)ev->value[SGM_EVAL_ENERGY]));
+  if (ev->has[SGM_EVAL_ENERGY_W2]) PetscCall(PetscViewerASCIIPrintf(viewer, "  %s energy: W2 between the energy distributions = %.6g   mean energy %.6g (reference %.6g)\n", ev->energy->type, (double)ev->value[SGM_EVAL_ENERGY_W2], (double)ev->value[SGM_EVAL_ENERGY_MEAN], (double)ev->value[SGM_EVAL_ENERGY_MEAN_REF]));
+  if (ev->has[SGM_EVAL_DISTANCE_W1]) PetscCall(PetscViewerASCIIPrintf(viewer, "  interatomic distances (%" PetscInt_FMT " atoms): W1 = %.6g\n", ev->natoms, (double)ev->value[SGM_EVAL_DISTANCE_W1]));
   if (ev->has[SGM_EVAL_NLL]) PetscCall(PetscViewerASCIIPrintf(viewer, "  NLL of the samples under the reference density = %.6g +- %.2g nats", (double)ev->value[SGM_EVAL_NLL], (double)ev->value[SGM_EVAL_NLL_SE]));
   if (ev->has[SGM_EVAL_NLL_REF]) PetscCall(PetscViewerASCIIPrintf(viewer, " (reference set: %.6g +- %.2g)", (double)ev->value[SGM_EVAL_NLL_REF], (double)ev->value[SGM_EVAL_NLL_REF_SE]));
   if (ev->has[SGM_EVAL_NLL]) PetscCall(PetscViewerASCIIPrintf(viewer, "\n"));
@@ -340,6 +377,7 @@ PetscErrorCode SgmEvalDestroy(SgmEval *eval)
   PetscCall(VecDestroy(&(*eval)->X));
   PetscCall(VecDestroy(&(*eval)->Y));
   PetscCall(SgmScoreDestroy(&(*eval)->density));
+  PetscCall(SgmEnergyDestroy(&(*eval)->energy));
   PetscCall(PetscFree4((*eval)->mux, (*eval)->muy, (*eval)->Sx, (*eval)->Sy));
   PetscCall(PetscFree2((*eval)->w2sq, (*eval)->dirs));
   PetscCall(PetscHeaderDestroy(eval));

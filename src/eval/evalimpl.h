@@ -2,6 +2,7 @@
 #pragma once
 
 #include <sgmeval.h>
+#include <sgmmcmc.h>
 #include <petsc/private/petscimpl.h>
 
 /* The scalar metrics, in the order of the JSON line and of the /eval attributes. */
@@ -17,6 +18,10 @@ typedef enum {
   SGM_EVAL_NLL_SE,       /* its standard error */
   SGM_EVAL_NLL_REF,      /* the same for the reference set (the best a sampler can do) */
   SGM_EVAL_NLL_REF_SE,
+  SGM_EVAL_ENERGY_W2,       /* point clouds: W2 between the energy distributions (-eval_energy) */
+  SGM_EVAL_ENERGY_MEAN,     /* mean energy of the samples */
+  SGM_EVAL_ENERGY_MEAN_REF, /* mean energy of the reference set */
+  SGM_EVAL_DISTANCE_W1,     /* point clouds: W1 between the interatomic-distance distributions */
   SGM_EVAL_NMETRIC
 } SgmEvalMetric;
 PETSC_INTERN const char *const SgmEvalMetricNames[];
@@ -38,6 +43,8 @@ struct _p_SgmEval {
   PetscReal bandwidth;    /* > 0: given; 0: median heuristic */
   PetscBool pairwise;     /* MMD and energy distance (O(N^2) pairs) */
   PetscBool writedirs;    /* write the SW directions to the output */
+  SgmEnergy energy;       /* point clouds: the energy of -eval_energy (NULL: none) */
+  PetscInt  natoms;       /* point clouds: atoms per sample (-eval_atoms; 0: not point clouds) */
   /* results */
   PetscReal value[SGM_EVAL_NMETRIC];
   PetscBool has[SGM_EVAL_NMETRIC];
@@ -47,12 +54,16 @@ struct _p_SgmEval {
   const char *swformula;
 };
 
-PETSC_INTERN PetscLogEvent SGM_EvalMoments, SGM_EvalFrechet, SGM_EvalSliced, SGM_EvalPairs, SGM_EvalNLL;
+PETSC_INTERN PetscLogEvent SGM_EvalMoments, SGM_EvalFrechet, SGM_EvalSliced, SGM_EvalPairs, SGM_EvalNLL, SGM_EvalPointCloud;
 
 /* moments.c: mean [d] and covariance [d*d] (divisor N-1) of a distributed set, rank-invariant bits */
 PETSC_INTERN PetscErrorCode SgmEvalMoments_Private(const SgmBatch *, const PetscReal[], PetscReal[], PetscReal[]);
 /* sliced.c: W2^2 of P directions (all ranks get all), the directions themselves [P*d] */
 PETSC_INTERN PetscErrorCode SgmEvalSliced_Private(SgmEval);
+/* sliced.c: W_p^p (p = 1, 2) between the empirical measures of two sorted sets (exact for N1 != N2) */
+PETSC_INTERN PetscReal SgmEvalWassersteinSorted_Private(PetscInt, PetscInt, const PetscReal[], PetscInt, const PetscReal[]);
+/* pointcloud.c: energy-histogram W2 and interatomic-distance W1 of point clouds */
+PETSC_INTERN PetscErrorCode SgmEvalPointCloud_Private(SgmEval);
 /* pairs.c: median-heuristic bandwidth, unbiased MMD^2, energy distance */
 PETSC_INTERN PetscErrorCode SgmEvalPairs_Private(SgmEval);
 /* Gather the rows of a distributed set on every rank, in global order ([N*d], caller frees). */

@@ -25,13 +25,14 @@ static int CmpReal(const void *a, const void *b)
   return (x > y) - (x < y);
 }
 
-/* W2^2 of the empirical measures of sorted a[n1] and b[n2]. */
-static PetscReal W2Sorted(PetscInt n1, const PetscReal a[], PetscInt n2, const PetscReal b[])
+/* W_p^p (p = 1 or 2) of the empirical measures of sorted a[n1] and b[n2]: the integral over u of
+   |F^-1(u) - G^-1(u)|^p (also the point-cloud metrics of pointcloud.c). */
+PetscReal SgmEvalWassersteinSorted_Private(PetscInt p, PetscInt n1, const PetscReal a[], PetscInt n2, const PetscReal b[])
 {
   PetscReal s = 0;
 
   if (n1 == n2) {
-    for (PetscInt i = 0; i < n1; i++) s += (a[i] - b[i]) * (a[i] - b[i]);
+    for (PetscInt i = 0; i < n1; i++) s += p == 1 ? PetscAbsReal(a[i] - b[i]) : (a[i] - b[i]) * (a[i] - b[i]);
     return s / (PetscReal)n1;
   }
   {
@@ -40,7 +41,7 @@ static PetscReal W2Sorted(PetscInt n1, const PetscReal a[], PetscInt n2, const P
     while (u < total) { /* on (u, next]: F^-1 = a[i], G^-1 = b[j] (u in units of 1/(n1 n2)) */
       const int64_t ua = (i + 1) * (int64_t)n2, ub = (j + 1) * (int64_t)n1, next = PetscMin(ua, ub);
       const PetscReal diff = a[i] - b[j];
-      s += (PetscReal)(next - u) * diff * diff;
+      s += (PetscReal)(next - u) * (p == 1 ? PetscAbsReal(diff) : diff * diff);
       u = next;
       if (ua == next) i++;
       if (ub == next) j++;
@@ -136,7 +137,7 @@ PetscErrorCode SgmEvalSliced_Private(SgmEval ev)
     for (PetscInt pp = 0; pp < qme; pp++) {
       qsort(a + pp * N1, (size_t)N1, sizeof(PetscReal), CmpReal);
       qsort(bcol + pp * N2, (size_t)N2, sizeof(PetscReal), CmpReal);
-      ev->w2sq[pme + pp] = W2Sorted(N1, a + pp * N1, N2, bcol + pp * N2);
+      ev->w2sq[pme + pp] = SgmEvalWassersteinSorted_Private(2, N1, a + pp * N1, N2, bcol + pp * N2);
     }
   }
   PetscCall(VecRestoreArrayRead(ev->X, &x));

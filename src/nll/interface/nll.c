@@ -8,8 +8,24 @@
   by Hutchinson's estimator eps_p^T (df~/dx) eps_p with P probes fixed per point for the whole path
   (FFJORD), whose spread over p gives the estimator's standard error.  Any PETSc TS type integrates
   it (default: adaptive Dormand-Prince 5(4), rtol = atol = 1e-5, as score_sde's likelihood code).
+
+  Zero-CoM point clouds (score with -score_zero_com_atoms n, sd = d/n coordinates per atom; EDM,
+  Hoogeboom et al. 2022, sec. 3.2 and app. A; doc/geometric.md): the density lives on the subspace
+  X = {sum_i x_i = 0} of dimension D = (n-1) sd, with P the orthogonal projection onto it.
+    - each data cloud's centre of mass is removed first (the density of a cloud on X is that of its
+      translation class; the largest removed CoM coordinate is reported as nll_data_com_max);
+    - the drift is projected, dx/dt = P f~(x, t), so the path stays in X;
+    - the divergence is that of P f~ on X: D f(t) - 1/2 g^2 tr(P J P), J = ds/dx, with
+      tr(P J P) = tr J - (1/n) sum_c u_c^T J u_c, u_c the vector with 1 at coordinate c of every
+      atom (sd more Jacobian-vector products); Hutchinson's probes are projected, e = P z, so that
+      E[e^T J e] = tr(P J P) and E[e^T e] = D;
+    - the prior is the normal on X, log N_X(x_T; 0, prior_std^2) (SgmGeomZeroCoMGaussianLogDensity);
+    - bits per dimension divide by D.
+  -nll_model_prior (the score's closed form is a density on R^d, not on X) and dequantization are
+  refused for point clouds.
 */
 #include <sgmnll.h>
+#include <sgmgeometric.h>
 #include <sgm/private/scoreimpl.h>
 #include <sgm/private/sdeimpl.h>
 #include <petsc/private/petscimpl.h>
@@ -40,6 +56,9 @@ struct _p_SgmNLL {
   PetscInt64           nfe, njvp;
   PetscInt             nsteps0;
   PetscBool            modelprior; /* log p_T from the score's closed form instead of the SDE's prior */
+  PetscInt             na, sd;     /* zero-CoM point clouds: atoms and coordinates per atom (0: no) */
+  PetscInt             D;          /* dimension of the density: d, or (na - 1) sd for point clouds */
+  PetscReal            commax;     /* largest |CoM coordinate| removed from the data (point clouds) */
 };
 
 PetscErrorCode SgmNLLCreate(MPI_Comm comm, SgmNLL *nll)
@@ -115,6 +134,25 @@ PetscErrorCode SgmNLLSetFromOptions(SgmNLL nll)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Point clouds: div[i] <- tr(P J P) = tr J - (1/n) sum_c u_c^T J u_c, from div[i] = tr J. */
+static PetscErrorCode SubspaceTraceCorrection(SgmNLL nll, PetscReal t)
+{
+  const PetscInt n = nll->batch.n, d = nll->batch.d, na = nll->na, sd = nll->sd;
+  PetscScalar   *u = nll->Je + (size_t)n * d; /* second half of the work array */
+
+  PetscFunctionBegin;
+  for (PetscInt c = 0; c < sd; c++) {
+    for (PetscInt k = 0; k < n * d; k++) u[k] = (k % sd) == c ? 1 : 0;
+    PetscCall(SgmScoreJacobianVector(nll->score, t, n, nll->x, u, nll->Je));
+    for (PetscInt i = 0; i < n; i++) {
+      PetscReal q = 0;
+      for (PetscInt a = 0; a < na; a++) q += PetscRealPart(nll->Je[i * d + a * sd + c]);
+      nll->div[i] -= q / na;
+    }
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /* The drift of the augmented ODE: [f~(x,t), div f~ (exact or one value per probe)] per point. */
 static PetscErrorCode SgmNLLRHS(TS ts, PetscReal t, Vec U, Vec F, void *ctx)
 {
@@ -133,9 +171,12 @@ static PetscErrorCode SgmNLLRHS(TS ts, PetscReal t, Vec U, Vec F, void *ctx)
   PetscCall(SgmScoreApplyArray(nll->score, t, n, nll->x, nll->s));
   for (PetscInt i = 0; i < n; i++)
     for (PetscInt j = 0; j < d; j++) f[i * m + j] = fc * nll->x[i * d + j] - 0.5 * g * g * nll->s[i * d + j];
+  if (nll->na)
+    for (PetscInt i = 0; i < n; i++) PetscCall(SgmGeomRemoveCoM(1, nll->na, nll->sd, f + i * m)); /* P f~ */
   if (nll->divergence == SGM_NLL_DIVERGENCE_EXACT) {
     PetscCall(SgmScoreDivergence(nll->score, t, n, nll->x, nll->div));
-    for (PetscInt i = 0; i < n; i++) f[i * m + d] = d * fc - 0.5 * g * g * nll->div[i];
+    if (nll->na) PetscCall(SubspaceTraceCorrection(nll, t));
+    for (PetscInt i = 0; i < n; i++) f[i * m + d] = nll->D * fc - 0.5 * g * g * nll->div[i];
   } else {
     for (PetscInt p = 0; p < P; p++) {
       const PetscScalar *e = nll->eps + (size_t)p * n * d;
@@ -168,6 +209,10 @@ PetscErrorCode SgmNLLSetUp(SgmNLL nll, PetscInt N)
   PetscCall(SgmScoreSetUp(score));
   PetscCall(SgmScoreGetDimension(score, &d));
   PetscCall(SgmSDEGetInterval(score->sde, &eps, &T));
+  PetscCall(SgmScoreGetZeroCoM(score, &nll->na, &nll->sd));
+  nll->D = nll->na ? (nll->na - 1) * nll->sd : d;
+  PetscCheck(!nll->na || !nll->modelprior, comm, PETSC_ERR_USER_INPUT, "-nll_model_prior is not available for zero-CoM point clouds (-score_zero_com_atoms): the score's closed-form density is on R^d, not on the zero-CoM subspace; remove -nll_model_prior");
+  PetscCheck(!nll->na || nll->dequant == SGM_NLL_DEQUANTIZATION_NONE, comm, PETSC_ERR_USER_INPUT, "-nll_dequantization uniform is not available for zero-CoM point clouds (-score_zero_com_atoms): their coordinates are continuous");
   PetscCall(SgmBatchCreate(comm, N, d, &nll->batch));
   PetscCall(SgmBatchCreate(comm, N, d + nll->P, &nll->state));
   n = nll->batch.n;
@@ -175,7 +220,7 @@ PetscErrorCode SgmNLLSetUp(SgmNLL nll, PetscInt N)
   PetscCall(SgmBatchCreateVec(&nll->state, &nll->U));
   PetscCall(PetscFree4(nll->x, nll->s, nll->Je, nll->div));
   PetscCall(PetscFree4(nll->eps, nll->logp, nll->se, nll->bpd));
-  PetscCall(PetscMalloc4(n * d + 1, &nll->x, n * d + 1, &nll->s, n * d + 1, &nll->Je, n + 1, &nll->div));
+  PetscCall(PetscMalloc4(n * d + 1, &nll->x, n * d + 1, &nll->s, 2 * n * d + 1, &nll->Je, n + 1, &nll->div));
   PetscCall(PetscMalloc4((size_t)nll->P * n * d + 1, &nll->eps, n + 1, &nll->logp, n + 1, &nll->se, n + 1, &nll->bpd));
   /* probes fixed per point for the whole path: Philox stream "sampler", counter p, sample index */
   for (PetscInt p = 0; p < nll->P && nll->divergence == SGM_NLL_DIVERGENCE_HUTCHINSON; p++) {
@@ -183,6 +228,7 @@ PetscErrorCode SgmNLLSetUp(SgmNLL nll, PetscInt N)
     PetscCall(SgmRandomNormalBatch((uint64_t)nll->seed, SGM_STREAM_SAMPLER, p, &nll->batch, e));
     if (nll->probe == SGM_NLL_PROBE_RADEMACHER)
       for (PetscInt k = 0; k < n * d; k++) e[k] = PetscRealPart(e[k]) >= 0 ? 1 : -1;
+    if (nll->na) PetscCall(SgmGeomRemoveCoM(n, nll->na, nll->sd, e)); /* point clouds: probes in the subspace */
   }
   PetscCall(TSSetType(nll->ts, TSRK));
   PetscCall(TSRKSetType(nll->ts, TSRK5DP));
@@ -241,6 +287,18 @@ PetscErrorCode SgmNLLSolve(SgmNLL nll, Vec X)
     PetscCheck(!gbad[0], comm, PETSC_ERR_USER_INPUT, "Data values lie outside -nll_range [%g, %g] (e.g. %g)", (double)nll->lo, (double)nll->hi, (double)gbad[1]);
   } else
     for (PetscInt i = 0; i < n * d; i++) nll->x[i] = x[i];
+  nll->commax = 0;
+  if (nll->na) { /* point clouds: the density of the translation class, on the subspace */
+    for (PetscInt i = 0; i < n; i++)
+      for (PetscInt c = 0; c < nll->sd; c++) {
+        PetscReal m = 0;
+        for (PetscInt a = 0; a < nll->na; a++) m += PetscRealPart(nll->x[i * d + a * nll->sd + c]);
+        m /= nll->na;
+        if (!(PetscAbsReal(m) <= nll->commax)) nll->commax = PetscAbsReal(m); /* NaN propagates */
+      }
+    PetscCall(SgmGeomRemoveCoM(n, nll->na, nll->sd, nll->x));
+    PetscCall(MPIU_Allreduce(MPI_IN_PLACE, &nll->commax, 1, MPIU_REAL, MPIU_MAX, comm));
+  }
   for (PetscInt i = 0; i < n; i++) {
     for (PetscInt j = 0; j < d; j++) u[i * m + j] = nll->x[i * d + j];
     for (PetscInt p = 0; p < P; p++) u[i * m + d + p] = 0;
@@ -261,6 +319,7 @@ PetscErrorCode SgmNLLSolve(SgmNLL nll, Vec X)
   for (PetscInt i = 0; i < n; i++) {
     PetscReal prior, mean = 0, var = 0;
     if (nll->modelprior) prior = nll->div[i];
+    else if (nll->na) PetscCall(SgmGeomZeroCoMGaussianLogDensity(nll->na, nll->sd, sde->prior_std, u + i * m, &prior));
     else PetscCall(SgmSDEPriorLogDensity(sde, d, u + i * m, &prior));
     for (PetscInt p = 0; p < P; p++) mean += PetscRealPart(u[i * m + d + p]);
     mean /= P;
@@ -269,7 +328,7 @@ PetscErrorCode SgmNLLSolve(SgmNLL nll, Vec X)
     nll->se[i]   = P > 1 ? PetscSqrtReal(var / (P - 1) / P) : 0;
     if (PetscIsInfOrNanReal(nll->logp[i]) && nonfinite < 0) nonfinite = nll->batch.rstart + i;
     /* bits per dimension of the (dequantized) data: NLL_discrete = -log p - d log w */
-    nll->bpd[i] = (-nll->logp[i] - (w > 0 ? d * PetscLogReal(w) : 0)) / (d * PetscLogReal(2));
+    nll->bpd[i] = (-nll->logp[i] - (w > 0 ? d * PetscLogReal(w) : 0)) / (nll->D * PetscLogReal(2));
   }
   PetscCall(VecRestoreArrayWrite(nll->U, &u));
   PetscCall(MPIU_Allreduce(MPI_IN_PLACE, &nonfinite, 1, MPIU_INT, MPI_MAX, comm));
@@ -335,7 +394,9 @@ PetscErrorCode SgmNLLWrite(SgmNLL nll, SgmOutput o)
   PetscCall(SgmH5AttrInt(file, "nll_probes", nll->divergence == SGM_NLL_DIVERGENCE_EXACT ? 0 : nll->P));
   PetscCall(SgmH5AttrString(file, "nll_probe", SgmNLLProbes[nll->probe]));
   PetscCall(SgmH5AttrString(file, "nll_dequantization", SgmNLLDequantizations[nll->dequant]));
-  PetscCall(SgmH5AttrString(file, "nll_prior", nll->modelprior ? "model log p_T" : "sde prior"));
+  PetscCall(SgmH5AttrString(file, "nll_prior", nll->modelprior ? "model log p_T" : nll->na ? "sde prior on the zero-CoM subspace" : "sde prior"));
+  PetscCall(SgmH5AttrInt(file, "nll_density_dimension", nll->D));
+  if (nll->na) PetscCall(SgmH5AttrReal(file, "nll_data_com_max", nll->commax));
   if (nll->dequant == SGM_NLL_DEQUANTIZATION_UNIFORM) {
     PetscCall(SgmH5AttrInt(file, "nll_levels", nll->levels));
     PetscCall(SgmH5AttrReal(file, "nll_range_lo", nll->lo));

@@ -5,6 +5,8 @@
 #include <sgm/private/scoreimpl.h>
 #include <petsc/private/tsimpl.h>
 
+/* Z <- standard normals of (seed, stream, step, sample index); projected onto the zero-CoM
+   subspace for point-cloud scores (zerocom.c), so every sampler's Gaussian noise lives there. */
 PetscErrorCode SgmSamplerFillNoise(SgmSampler sampler, SgmStream stream, PetscInt step, Vec Z)
 {
   PetscScalar *z;
@@ -12,6 +14,7 @@ PetscErrorCode SgmSamplerFillNoise(SgmSampler sampler, SgmStream stream, PetscIn
   PetscFunctionBegin;
   PetscCall(VecGetArrayWrite(Z, &z));
   PetscCall(SgmRandomNormalBatch((uint64_t)sampler->seed, stream, step, &sampler->batch, z));
+  PetscCall(SgmSamplerZeroCoMArray_Private(sampler, sampler->batch.n, z)); /* zero-CoM clouds: noise in the subspace */
   PetscCall(VecRestoreArrayWrite(Z, &z));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -65,6 +65,21 @@ PetscErrorCode SgmSamplerProjectionSetFromOptions_Private(SgmSampler sampler, Pe
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* Whether -inverse_projection is on (zero-CoM clouds refuse it at set-up, zerocom.c). */
+PetscErrorCode SgmSamplerProjectionIsOn_Private(SgmSampler sampler, PetscBool *on)
+{
+  PetscContainer c = NULL;
+  SgmProjection *pj;
+
+  PetscFunctionBegin;
+  *on = PETSC_FALSE;
+  PetscCall(PetscObjectQuery((PetscObject)sampler, "SgmProjection", (PetscObject *)&c));
+  if (!c) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(PetscContainerGetPointer(c, (void **)&pj));
+  *on = pj->on;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode ProjectionSetUp(SgmSampler sampler, SgmProjection *pj)
 {
   MPI_Comm       comm = PetscObjectComm((PetscObject)sampler);

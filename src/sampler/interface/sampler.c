@@ -353,6 +353,7 @@ static PetscErrorCode SgmSamplerPostStep(TS ts)
   PetscCall(TSGetMaxTime(ts, &taumax));
   PetscCall(SgmSamplerTauToTime(sampler, tau, &t));
   PetscCall(SgmSamplerTestSignal(sampler, step));
+  PetscCall(SgmSamplerZeroCoM_Private(sampler, sampler->X)); /* zero-CoM clouds: back onto the subspace */
   PetscCall(SgmSamplerProjectionPostStep_Private(sampler, step, t)); /* -inverse_projection */
   PetscCall(SgmSamplerCheckState(sampler, step, t, &ckpt, &stop));
   PetscCall(SgmSamplerRecordFrames(sampler, tau));
@@ -417,6 +418,7 @@ PetscErrorCode SgmSamplerSetUp(SgmSampler sampler)
   PetscCall(SgmBatchCreateVec(&sampler->batch, &sampler->X));
   PetscCall(VecDuplicate(sampler->X, &sampler->work));
   PetscCall(VecDuplicate(sampler->X, &sampler->noise));
+  PetscCall(SgmSamplerZeroCoMSetUp_Private(sampler));
   PetscCall(TSSetSolution(sampler->ts, sampler->X));
   PetscCall(SgmSamplerComputeGrid(sampler));
   PetscCall(TSSetTime(sampler->ts, 0));
@@ -451,6 +453,7 @@ PetscErrorCode SgmSamplerSolve(SgmSampler sampler)
     PetscCall(VecGetArrayWrite(sampler->X, &x));
     PetscCall(SgmRandomNormalBatch((uint64_t)sampler->seed, SGM_STREAM_PRIOR, 0, &sampler->batch, x));
     for (PetscInt i = 0; i < sampler->batch.n * sampler->batch.d; i++) x[i] *= std;
+    PetscCall(SgmSamplerZeroCoMArray_Private(sampler, sampler->batch.n, x)); /* zero-CoM clouds: N(0, std^2 P) */
     PetscCall(VecRestoreArrayWrite(sampler->X, &x));
     sampler->framesdone  = 0;
     sampler->nfe_restart = 0;
@@ -474,6 +477,7 @@ PetscErrorCode SgmSamplerSolve(SgmSampler sampler)
     PetscCall(SgmSDEMarginal(sde, tend, &a, &s));
     PetscCall(SgmScoreApply(sampler->score, tend, &sampler->batch, sampler->X, sampler->work));
     PetscCall(SgmVecAXPBY(sampler->X, s * s / a, 1 / a, sampler->work));
+    PetscCall(SgmSamplerZeroCoM_Private(sampler, sampler->X));
     PetscCall(SgmSamplerCheckFinite(sampler, -1, tend));
   }
   PetscCall(SgmScoreGetNFE(sampler->score, &sampler->nfe));

@@ -126,6 +126,7 @@ PetscErrorCode SgmScoreSetUp(SgmScore score)
   PetscCheck(score->dim > 0, PetscObjectComm((PetscObject)score), PETSC_ERR_PLIB, "Score type %s did not set its dimension", ((PetscObject)score)->type_name);
   PetscCheck(!score->field || score->guidance == SGM_GUIDANCE_NONE, PetscObjectComm((PetscObject)score), PETSC_ERR_USER_INPUT, "Guidance (-guidance) is not available for field samples (score type %s): remove -guidance", ((PetscObject)score)->type_name);
   PetscCheck(!score->zcom_atoms || (score->zcom_atoms >= 2 && score->dim % score->zcom_atoms == 0), PetscObjectComm((PetscObject)score), PETSC_ERR_USER_INPUT, "-score_zero_com_atoms %" PetscInt_FMT " must be at least 2 and divide the sample dimension %" PetscInt_FMT, score->zcom_atoms, score->dim);
+  PetscCheck(!score->zcom_atoms || score->dim / score->zcom_atoms <= 16, PetscObjectComm((PetscObject)score), PETSC_ERR_USER_INPUT, "-score_zero_com_atoms %" PetscInt_FMT " gives %" PetscInt_FMT " coordinates per atom (dimension %" PetscInt_FMT "); point clouds have at most 16", score->zcom_atoms, score->dim / score->zcom_atoms, score->dim);
   PetscCheck(!score->zcom_atoms || !score->field, PetscObjectComm((PetscObject)score), PETSC_ERR_USER_INPUT, "-score_zero_com_atoms is for point clouds, not field samples (score type %s)", ((PetscObject)score)->type_name);
   PetscCall(SgmScoreGuidanceSetUp_Private(score));
   score->setupcalled = PETSC_TRUE;
@@ -365,6 +366,7 @@ PetscErrorCode SgmScoreWriteAttributes(SgmScore score, hid_t file)
   PetscFunctionBegin;
   PetscCall(SgmH5AttrString(file, "score_type", ((PetscObject)score)->type_name));
   PetscCall(SgmH5AttrInt(file, "dimension", score->dim));
+  PetscCall(SgmH5AttrInt(file, "score_zero_com_atoms", score->zcom_atoms)); /* 0: not a point cloud */
   if (score->field) PetscCall(SgmFieldWriteAttributes(score->field, file));
   PetscTryTypeMethod(score, attributes, file);
   PetscCall(SgmScoreGuidanceWriteAttributes_Private(score, file));
@@ -382,6 +384,7 @@ PetscErrorCode SgmScoreView(SgmScore score, PetscViewer viewer)
     PetscCall(PetscObjectPrintClassNamePrefixType((PetscObject)score, viewer));
     PetscCall(PetscViewerASCIIPushTab(viewer));
     PetscTryTypeMethod(score, view, viewer);
+    if (score->zcom_atoms) PetscCall(PetscViewerASCIIPrintf(viewer, "point clouds of %" PetscInt_FMT " atoms in %" PetscInt_FMT "-D, zero centre of mass\n", score->zcom_atoms, score->dim / score->zcom_atoms));
     if (score->field) PetscCall(SgmFieldView(score->field, viewer));
     PetscCall(SgmScoreGuidanceView_Private(score, viewer));
     if (score->sde) PetscCall(SgmSDEView(score->sde, viewer));

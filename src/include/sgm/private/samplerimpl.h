@@ -68,7 +68,12 @@ PETSC_INTERN PetscErrorCode SgmSamplerCheckpointWrite(SgmSampler);
 PETSC_INTERN PetscErrorCode SgmSamplerTestSignal(SgmSampler, PetscInt);
 PETSC_INTERN PetscErrorCode SgmSamplerProjectionPostStep_Private(SgmSampler, PetscInt, PetscReal); /* projection.c */
 PETSC_INTERN PetscErrorCode SgmSamplerProjectionSetFromOptions_Private(SgmSampler, PetscOptionItems *);
+PETSC_INTERN PetscErrorCode SgmSamplerProjectionIsOn_Private(SgmSampler, PetscBool *);
 PETSC_INTERN PetscErrorCode SgmSamplerCheckpointSetFromOptions(SgmSampler, PetscOptionItems *);
+/* zero centre-of-mass point clouds (zerocom.c): no-ops unless the score has -score_zero_com_atoms */
+PETSC_INTERN PetscErrorCode SgmSamplerZeroCoMSetUp_Private(SgmSampler);
+PETSC_INTERN PetscErrorCode SgmSamplerZeroCoM_Private(SgmSampler, Vec);
+PETSC_INTERN PetscErrorCode SgmSamplerZeroCoMArray_Private(SgmSampler, PetscInt, PetscScalar[]);
 
 /* Fixed-step samplers: their TS type (one name per sampler, one implementation, TSCreate_SgmFixed)
    takes step k from t_k to t_{k+1} of the grid through sampler->ops->step. */

@@ -37,6 +37,7 @@ static PetscErrorCode BrownianAt(SgmSampler sampler, PetscReal tau, Vec W)
   PetscCall(PetscLogEventBegin(SGM_Noise, 0, 0, 0, 0));
   PetscCall(VecGetArrayWrite(W, &w));
   PetscCall(SgmBrownianTreeBatch((uint64_t)sampler->seed, &sampler->batch, sde->T - sde->eps, ad->depth, tau, w, ad->work));
+  PetscCall(SgmSamplerZeroCoMArray_Private(sampler, sampler->batch.n, w)); /* zero-CoM clouds: P W is the Brownian path in the subspace */
   PetscCall(VecRestoreArrayWrite(W, &w));
   PetscCall(PetscLogEventEnd(SGM_Noise, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -64,6 +64,7 @@ PetscErrorCode SgmEMStep(SgmSampler sampler, PetscInt k, PetscReal t0, PetscReal
     chunk.n      = mpad;
     chunk.rstart = b->rstart + i0;
     PetscCall(SgmRandomNormalBatch((uint64_t)sampler->seed, SGM_STREAM_SDE, k, &chunk, zs));
+    PetscCall(SgmSamplerZeroCoMArray_Private(sampler, mpad, zs)); /* zero-CoM clouds (zerocom.c) */
     EMUpdate(mpad * d / SGM_LANES, cx, cs, cz, xs, ss, zs);
     PetscCall(PetscArraycpy(x + i0 * d, xs, m * d));
   }
