@@ -8,7 +8,9 @@
     - sliced Wasserstein-2 over P random directions shared by all ranks (Philox stream SGM_STREAM_EVAL);
     - unbiased MMD^2 with an RBF kernel (median-heuristic bandwidth) and the energy distance,
       both U-statistics over all pairs, rows distributed, columns all-gathered;
-    - mean negative log-likelihood of X (and Y) under a known density at t = 0 (gmm, gaussian).
+    - mean negative log-likelihood of X (and Y) under a known density at t = 0 (gmm, gaussian);
+    - point clouds (-eval_energy dw4|lj13, -eval_atoms n): W2 between the energy distributions and
+      W1 between the interatomic-distance distributions of X and Y (doc/geometric.md).
   Every metric is a pure function of the data and the options: 1, 2, 3 ... ranks give the same bits.
 */
 #pragma once
