@@ -34,7 +34,9 @@ score of the diffused data N(0, (alpha^2 S^2 + sigma^2) P).  SDE: VP (beta 0.1..
   errors    -score_zero_com_atoms 5 for d = 12, -inverse_projection, -nll_model_prior and
             -nll_dequantization uniform with point clouds: exit status != 0, one "sgm: error:" line,
             no output file.
-Rank invariance of the zero-CoM samplers is the regression case bitwise_zcom_em (1, 2, 3 ranks).
+  restart   dpmpp2m (multistep history) and adaptive (Brownian path) interrupted by the test signal
+            after step 37 on 1 rank and continued on 2: /samples bitwise equal to an uninterrupted run.
+Rank invariance of the zero-CoM samplers: the regression cases bitwise_zcom_em, bitwise_zcom_adaptive.
 Usage: test-zcom.py --sgm src/sgm --workdir DIR.  Prints one line per check and "N passed,
 M failed".  About 15 s on 2 cores.
 """
@@ -161,6 +163,17 @@ for name, opts in ALL.items():
     com = np.abs(X.reshape(-1, NA, SD).mean(axis=1)).max()
     ok = com <= 1e-13 and int(attrs["score_zero_com_atoms"]) == NA and np.all(np.isfinite(X))
     check(f"{name}: every cloud in the zero-CoM subspace", ok, f"max |CoM| = {com:.2e}, score_zero_com_atoms = {int(attrs['score_zero_com_atoms'])}")
+
+# checkpoint/restart: interrupted on 1 rank after step 37, continued on 2, bitwise
+for name in ("dpmpp2m", "adaptive"):
+    opts = SCORE + ["-sampler_type", name, "-sampler_steps", "100", "-nsamples", "501", "-seed", "8", "-trajectory_frames", "0"]
+    Xref, _ = sample(opts[len(SCORE):], path(f"r_{name}_ref.h5"))
+    out = path(f"r_{name}.h5")
+    r = sgm("sample", opts + ["-checkpoint_every", "10", "-checkpoint_test_signal_step", "37"], out, expect_ok=False)
+    sgm("sample", opts + ["-restart", out + ".ckpt"], out, nranks=2)
+    with h5py.File(out, "r") as f:
+        Xr = f["samples"][:]
+    check(f"{name}: restart 1 -> 2 ranks bitwise", r.returncode != 0 and np.array_equal(Xr, Xref), f"interrupted with exit {r.returncode}, {np.count_nonzero(Xr != Xref)} values differ")
 
 # ---------------------------------------------------------------------------------------------
 # likelihood on the subspace
