@@ -9,8 +9,9 @@
     - the state is projected after every accepted step and after the final denoising step, which
       removes the round-off that accumulates off X (and, for a score with a component off X, that
       component: for the one-stage linear updates this is the same as projecting the score).
-  These functions are the only place that does it: the sampler types call SgmSamplerFillNoise, the
-  shared post-step and SgmSamplerSolve, which call these.  Each cloud is one row of the batch and is
+  These functions are the only place that does it.  Callers: SgmSamplerFillNoise (the noise of every
+  type but em's chunked loop and adaptive's Brownian tree, which call SgmSamplerZeroCoMArray_Private
+  on their own buffers), the shared post-step and SgmSamplerSolve.  Each cloud is one row of the batch and is
   projected by SgmGeomRemoveCoM (plain loops, the mean summed in atom order), so the samples stay
   bitwise the same on any number of ranks.  P x_i = x_i - (1/n) sum_j x_j.
 */
