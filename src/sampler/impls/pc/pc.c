@@ -6,11 +6,14 @@
     predictor reverse_diffusion  x <- (2 - r) x + v s(x, t_k) + sqrt(v) z, the discretised reverse
                                  SDE of score_sde, with q(x_{t_k} | x_{t_{k+1}}) = N(r x, v I)
     corrector langevin           x <- x + e s + sqrt(2 e) z, e = 2 r^2 (snr ||z|| / ||s||)^2, with
-                                 the norms of each sample (-pc_norm sample, the default), or their
-                                 means over the whole batch (-pc_norm batch, as score_sde does),
+                                 the means over the whole batch of the per-sample norms (-pc_norm
+                                 batch, the default, as score_sde does) or each sample's own norms
+                                 (-pc_norm sample),
                                  summed reproducibly so that samples stay independent of the number
                                  of ranks.  Per-sample step sizes are heavy-tailed in low dimension
-                                 (||s|| can be near 0 at a mode): prefer batch there.
+                                 (||s|| can be near 0 at a mode): on the 12-D zero-CoM Gaussian
+                                 deck they inflate the variance by 39% where batch gives the
+                                 +2.6% Langevin bias snr^2 predicts (doc/samplers.md).
   NFE per step: 1 + M.
 */
 #include <sgm/private/samplerimpl.h>
@@ -198,6 +201,7 @@ PETSC_INTERN PetscErrorCode SgmSamplerCreate_PC(SgmSampler sampler)
   pc->predictor                = SGM_PC_PREDICTOR_REVERSE_DIFFUSION;
   pc->ncorrector               = 1;
   pc->snr                      = 0.16;
+  pc->norm                     = SGM_PC_NORM_BATCH; /* score_sde; per-sample ratios are heavy-tailed below d ~ 100 */
   sampler->data                = pc;
   sampler->ops->step           = SgmPCStep;
   sampler->ops->setup          = SgmSamplerSetUp_PC;
