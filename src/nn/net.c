@@ -434,9 +434,8 @@ PetscErrorCode SgmNetView(SgmNet net, PetscViewer viewer)
     PetscCall(PetscObjectPrintClassNamePrefixType((PetscObject)net, viewer));
     PetscCall(PetscViewerASCIIPushTab(viewer));
     PetscTryTypeMethod(net, view, viewer);
-    PetscCall(PetscViewerASCIIPrintf(viewer, "time input %s, output %s", SgmNetTimeInputs[net->time_input], SgmNetOutputs[net->output]));
-    if (net->output == SGM_NET_OUTPUT_EDM) PetscCall(PetscViewerASCIIPrintf(viewer, " (sigma_data %g)", (double)net->sigma_data));
-    PetscCall(PetscViewerASCIIPrintf(viewer, "\n"));
+    if (net->output == SGM_NET_OUTPUT_EDM) PetscCall(PetscViewerASCIIPrintf(viewer, "time input %s, output edm (sigma_data %g)\n", SgmNetTimeInputs[net->time_input], (double)net->sigma_data));
+    else PetscCall(PetscViewerASCIIPrintf(viewer, "time input %s, output %s\n", SgmNetTimeInputs[net->time_input], SgmNetOutputs[net->output]));
     PetscCall(PetscViewerASCIIPopTab(viewer));
   }
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -47,6 +47,7 @@ static PetscErrorCode WriteTrainAttributes(SgmTrainer tr, hid_t loc)
 {
   PetscFunctionBegin;
   PetscCall(SgmH5AttrString(loc, "train_data", tr->datafile));
+  PetscCall(SgmH5AttrString(loc, "train_dataset", tr->dataset));
   PetscCall(SgmH5AttrString(loc, "train_loss", SgmLossTypes[tr->loss]));
   PetscCall(SgmH5AttrString(loc, "train_weighting", SgmTrainWeightings[tr->weighting]));
   PetscCall(SgmH5AttrReal(loc, "train_t_eps", tr->teps));
@@ -69,6 +70,7 @@ static PetscErrorCode WriteTrainAttributes(SgmTrainer tr, hid_t loc)
   PetscCall(SgmH5AttrInt(loc, "data_classes", tr->nclasses));
   PetscCall(SgmH5AttrString(loc, "latent", tr->latent ? "pca" : "none"));
   PetscCall(SgmH5AttrInt(loc, "latent_dim", tr->latent ? tr->latentdim : 0));
+  if (tr->natoms > 0) PetscCall(SgmH5AttrInt(loc, "train_zero_com_atoms", tr->natoms));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
