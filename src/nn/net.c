@@ -121,8 +121,8 @@ PetscErrorCode SgmNetSetFromOptions(SgmNet net)
   PetscObjectOptionsBegin((PetscObject)net);
   PetscCall(PetscOptionsFList("-net_type", "Network type: mlp, egnn (point clouds: E(n)-equivariant graph network of EDM) or distance (point clouds: pair scores on distances, ConfGF/SyMat)", "SgmNetSetType", SgmNetList, ((PetscObject)net)->type_name ? ((PetscObject)net)->type_name : SGMNETMLP, type, sizeof(type), &flg));
   if (flg || !((PetscObject)net)->type_name) PetscCall(SgmNetSetType(net, flg ? type : SGMNETMLP));
-  PetscCall(PetscOptionsInt("-net_width", "Width of the hidden layers", "SgmNetSetFromOptions", net->width, &net->width, NULL));
-  PetscCall(PetscOptionsInt("-net_depth", "Number of hidden blocks (egnn: message-passing layers; distance: hidden layers of the pair MLP)", "SgmNetSetFromOptions", net->depth, &net->depth, NULL));
+  PetscCall(PetscOptionsInt("-net_width", "Width of the hidden layers (default by type: mlp 128, egnn 64, distance 64)", "SgmNetSetFromOptions", net->width, &net->width, NULL));
+  PetscCall(PetscOptionsInt("-net_depth", "Number of hidden blocks (egnn: message-passing layers; distance: hidden layers of the pair MLP; default by type: mlp 3, egnn 4, distance 3)", "SgmNetSetFromOptions", net->depth, &net->depth, NULL));
   PetscCall(PetscOptionsEnum("-net_output", "What the network predicts: eps, score (sigma s) or edm (preconditioned denoiser)", "SgmNetSetFromOptions", SgmNetOutputs, (PetscEnum)net->output, (PetscEnum *)&net->output, NULL));
   PetscCall(PetscOptionsReal("-net_sigma_data", "Standard deviation of the data for the edm preconditioning", "SgmNetSetFromOptions", net->sigma_data, &net->sigma_data, NULL));
   PetscCall(PetscOptionsEnum("-net_time_input", "Time input: logsigma (log(sigma/alpha)/4) or t", "SgmNetSetFromOptions", SgmNetTimeInputs, (PetscEnum)net->time_input, (PetscEnum *)&net->time_input, NULL));
