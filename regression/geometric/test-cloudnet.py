@@ -267,6 +267,9 @@ BAD = [
     ("egnn with -latent pca", ["-net_type", "egnn", "-net_atoms", "4", "-latent", "pca", "-latent_dim", "4"]),
     ("unknown -net_type", ["-net_type", "transformer"]),
 ]
+BAD.append(("-restart of an egnn checkpoint with distance", ["-net_type", "distance", "-net_atoms", "4", "-net_width", "16",
+                                                              "-net_depth", "3", "-sde_type", "poly2", "-train_t_eps", "1e-3",
+                                                              "-train_steps", "200", "-restart", path("egnn-half.h5.ckpt")]))
 for name, opts in BAD:
     r = run(base + opts, expect=1)
     lines = [ln for ln in (r.stdout + r.stderr).strip().splitlines() if ln.strip()]
