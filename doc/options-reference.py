@@ -11,6 +11,7 @@ import sys
 
 SDE_TYPES = ["vp", "subvp", "ve"]
 SCORE_TYPES = ["gaussian", "gmm", "posterior", "mlp"]
+NET_TYPES = ["mlp", "egnn", "distance"]
 SAMPLER_TYPES = ["em", "ancestral", "ode", "pc", "ald", "ddim", "heun", "edm", "dpmpp2m", "adaptive"]
 SECTIONS = {  # -help section title -> object
     "sgm sample: draw samples from a score model": "run",
@@ -21,7 +22,7 @@ SECTIONS = {  # -help section title -> object
     "Likelihood by the probability-flow ODE (SgmNLL) options": "nll",
     "sgm train: train a score network": "trainrun",
     "Score network trainer (SgmTrainer) options": "trainer",
-    "Time-conditioned MLP score network (SgmNet) options": "net",
+    "Time-conditioned score network (SgmNet) options": "net",
     "sgm score: evaluate a score model at given points": "scorerun",
     "sgm data: write a built-in 2-D toy dataset": "datarun",
     "sgm mcmc: Metropolis sampling of DW4 / LJ13 (doc/geometric.md)": "mcmcrun",
@@ -95,8 +96,16 @@ def generate(sgm):
     train = sections(helptext(sgm, [], "train"))
     out += ["## `sgm train` (doc/training.md)", "", "Besides the SDE options above (the forward SDE of training):", "",
             table(train["trainrun"][0][1]), "", "### Trainer (`SgmTrainer`)", "", table(train["trainer"][0][1]), "",
-            "### Network (`SgmNet`)", "", table(train["net"][0][1]), "",
-            "With `-train_loss esm` the known score is a score model with the prefix `-target_` "
+            "### Network (`SgmNet`)", "", table(train["net"][0][1]), ""]
+    seen = {}
+    for t in NET_TYPES:  # the options of each -net_type (types may share a block: listed once)
+        for sub, opts in sections(helptext(sgm, ["-net_type", t], "train"))["net"][1:]:
+            if sub in seen:
+                out += ["#### `-net_type %s`: %s" % (t, sub), "", "As `-net_type %s` above." % seen[sub], ""]
+            else:
+                seen[sub] = t
+                out += ["#### `-net_type %s`: %s" % (t, sub), "", table(opts), ""]
+    out += ["With `-train_loss esm` the known score is a score model with the prefix `-target_` "
             "(`-target_score_type gmm -target_gmm_file input/gmm8.h5`).", ""]
     score = sections(helptext(sgm, [], "score"))
     out += ["## `sgm score`", "", "Besides the SDE and score options above:", "", table(score["scorerun"][0][1]), ""]

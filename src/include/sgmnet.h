@@ -1,6 +1,8 @@
 /*
-  SgmNet: a time-conditioned MLP score network and its training losses, with exact gradients
-  written by hand (doc: the comments of src/nn/net.c and src/nn/loss.c).
+  SgmNet: a time-conditioned score network and its training losses, with exact gradients written by
+  hand (doc: the comments of src/nn/net.c and src/nn/loss.c).  Types (SgmNetSetType, -net_type):
+  mlp (the default: an MLP on R^d), and for point clouds of natoms atoms in sd = d/natoms dimensions
+  (-net_atoms) the E(n)-equivariant egnn (EDM) and distance (ConfGF/SyMat), src/nn/impls/.
 
   The network F(u, c) maps an input u (dimension d) and a time input c to d outputs; the score is
       s(x, t) = A x + B F(K x, c),
@@ -12,6 +14,11 @@
 #include <sgmsys.h>
 
 typedef struct _p_SgmNet *SgmNet;
+
+typedef const char *SgmNetType;
+#define SGMNETMLP      "mlp"
+#define SGMNETEGNN     "egnn"
+#define SGMNETDISTANCE "distance"
 
 PETSC_EXTERN PetscClassId SGM_NET_CLASSID;
 
@@ -46,6 +53,12 @@ PETSC_EXTERN const char *const SgmLossTypes[];
 
 PETSC_EXTERN PetscErrorCode SgmNetCreate(MPI_Comm, SgmNet *);
 PETSC_EXTERN PetscErrorCode SgmNetSetFromOptions(SgmNet);
+PETSC_EXTERN PetscErrorCode SgmNetRegister(const char[], PetscErrorCode (*)(SgmNet));
+PETSC_EXTERN PetscErrorCode SgmNetSetType(SgmNet, SgmNetType);
+PETSC_EXTERN PetscErrorCode SgmNetGetType(SgmNet, SgmNetType *);
+/* point-cloud types: the number of atoms (the space dimension is then d/natoms); mlp: 0 */
+PETSC_EXTERN PetscErrorCode SgmNetSetAtoms(SgmNet, PetscInt);
+PETSC_EXTERN PetscErrorCode SgmNetGetAtoms(SgmNet, PetscInt *, PetscInt *);
 PETSC_EXTERN PetscErrorCode SgmNetSetDimension(SgmNet, PetscInt);
 PETSC_EXTERN PetscErrorCode SgmNetGetDimension(SgmNet, PetscInt *);
 PETSC_EXTERN PetscErrorCode SgmNetSetNumClasses(SgmNet, PetscInt);

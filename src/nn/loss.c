@@ -17,6 +17,14 @@
 
 PetscErrorCode SgmNetLoss(SgmNet net, SgmLossType type, PetscInt n, const PetscReal xt[], const PetscReal t[], const PetscReal alpha[], const PetscReal sigma[], const PetscInt labels[], const PetscReal eps[], const PetscReal starget[], PetscInt nprobe, const PetscReal probes[], const PetscReal wt[], PetscReal *loss, PetscReal grad[])
 {
+  PetscFunctionBegin;
+  PetscValidHeaderSpecific(net, SGM_NET_CLASSID, 1);
+  PetscUseTypeMethod(net, loss, type, n, xt, t, alpha, sigma, labels, eps, starget, nprobe, probes, wt, loss, grad);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmNetLoss_MLP(SgmNet net, SgmLossType type, PetscInt n, const PetscReal xt[], const PetscReal t[], const PetscReal alpha[], const PetscReal sigma[], const PetscInt labels[], const PetscReal eps[], const PetscReal starget[], PetscInt nprobe, const PetscReal probes[], const PetscReal wt[], PetscReal *loss, PetscReal grad[])
+{
   MPI_Comm       comm;
   const PetscInt d = net->d;
   PetscInt       m = 0, ns;

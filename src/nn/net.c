@@ -1,5 +1,7 @@
 /*
-  SgmNet: the time-conditioned MLP score network (the passes are in mlp.c, the losses in loss.c).
+  SgmNet: the interface of the score networks (type registry, options, set-up, dispatch) and the mlp
+  type, the time-conditioned MLP (its passes are in mlp.c, its losses in loss.c, its file layout in
+  netio.c).  The point-cloud types egnn and distance are in src/nn/impls/, what they share in cloud.c.
 
   Output parameterisations, all of the form s = A x + B F(K x, c) with per-sample scalars
   (x_t = alpha x_0 + sigma eps):
@@ -20,13 +22,32 @@ const char *const SgmNetEmbeddings[] = {"fourier", "sinusoidal", "SgmNetEmbeddin
 const char *const SgmNetTimeInputs[] = {"logsigma", "t", "SgmNetTimeInput", "SGM_NET_TIME_", NULL};
 const char *const SgmLossTypes[]     = {"simple", "dsm", "esm", "ssm", "ism", "ssmvr", "SgmLossType", "SGM_LOSS_", NULL};
 
-PetscLogEvent    SGM_NetForward, SGM_NetBackward;
-static PetscBool SgmNetEventsRegistered = PETSC_FALSE;
+PetscLogEvent     SGM_NetForward, SGM_NetBackward;
+PetscFunctionList SgmNetList             = NULL;
+static PetscBool  SgmNetEventsRegistered = PETSC_FALSE;
 
 static PetscErrorCode SgmNetFinalizeEvents(void)
 {
   PetscFunctionBegin;
+  PetscCall(PetscFunctionListDestroy(&SgmNetList));
   SgmNetEventsRegistered = PETSC_FALSE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Add a network type: SgmNetRegister("name", SgmNetCreate_Name); selected by -net_type name. */
+PetscErrorCode SgmNetRegister(const char name[], PetscErrorCode (*create)(SgmNet))
+{
+  PetscFunctionBegin;
+  PetscCall(PetscFunctionListAdd(&SgmNetList, name, create));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmNetRegisterAll(void)
+{
+  PetscFunctionBegin;
+  PetscCall(SgmNetRegister(SGMNETMLP, SgmNetCreate_MLP));
+  PetscCall(SgmNetRegister(SGMNETEGNN, SgmNetCreate_EGNN));         /* src/nn/impls/egnn */
+  PetscCall(SgmNetRegister(SGMNETDISTANCE, SgmNetCreate_Distance)); /* src/nn/impls/distance */
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -40,10 +61,11 @@ PetscErrorCode SgmNetCreate(MPI_Comm comm, SgmNet *pnet)
   if (!SgmNetEventsRegistered) {
     PetscCall(PetscLogEventRegister("SgmNetForward", SGM_NET_CLASSID, &SGM_NetForward));
     PetscCall(PetscLogEventRegister("SgmNetBackward", SGM_NET_CLASSID, &SGM_NetBackward));
+    PetscCall(SgmNetRegisterAll());
     PetscCall(PetscRegisterFinalize(SgmNetFinalizeEvents));
     SgmNetEventsRegistered = PETSC_TRUE;
   }
-  PetscCall(PetscHeaderCreate(net, SGM_NET_CLASSID, "SgmNet", "Time-conditioned MLP score network", "SgmNet", comm, SgmNetDestroy, SgmNetView));
+  PetscCall(PetscHeaderCreate(net, SGM_NET_CLASSID, "SgmNet", "Time-conditioned score network", "SgmNet", comm, SgmNetDestroy, SgmNetView));
   net->width         = 128;
   net->depth         = 3;
   net->embedding     = SGM_NET_EMBEDDING_FOURIER;
@@ -58,26 +80,67 @@ PetscErrorCode SgmNetCreate(MPI_Comm comm, SgmNet *pnet)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode SgmNetSetType(SgmNet net, SgmNetType type)
+{
+  PetscErrorCode (*create)(SgmNet);
+  PetscBool match;
+
+  PetscFunctionBegin;
+  PetscValidHeaderSpecific(net, SGM_NET_CLASSID, 1);
+  PetscCall(PetscObjectTypeCompare((PetscObject)net, type, &match));
+  if (match) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCheck(!net->setupcalled, PetscObjectComm((PetscObject)net), PETSC_ERR_ORDER, "Cannot change the type of a set-up network to %s", type);
+  PetscCall(PetscFunctionListFind(SgmNetList, type, &create));
+  PetscCheck(create, PetscObjectComm((PetscObject)net), PETSC_ERR_USER_INPUT, "Unknown network type '%s' (-net_type): use mlp, egnn or distance", type);
+  PetscTryTypeMethod(net, destroy);
+  PetscCall(PetscMemzero(net->ops, sizeof(struct _SgmNetOps)));
+  net->data = NULL;
+  PetscCall((*create)(net));
+  PetscCall(PetscObjectChangeTypeName((PetscObject)net, type));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmNetGetType(SgmNet net, SgmNetType *type)
+{
+  PetscFunctionBegin;
+  PetscValidHeaderSpecific(net, SGM_NET_CLASSID, 1);
+  *type = ((PetscObject)net)->type_name;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode SgmNetSetFromOptions(SgmNet net)
 {
-  MPI_Comm comm;
+  MPI_Comm  comm;
+  char      type[64];
+  PetscBool flg;
 
   PetscFunctionBegin;
   PetscValidHeaderSpecific(net, SGM_NET_CLASSID, 1);
   comm = PetscObjectComm((PetscObject)net);
   PetscCheck(!net->setupcalled, comm, PETSC_ERR_ORDER, "Call SgmNetSetFromOptions() before SgmNetSetUp()");
   PetscObjectOptionsBegin((PetscObject)net);
-  PetscCall(PetscOptionsInt("-net_width", "Width of the hidden layers", "SgmNetSetFromOptions", net->width, &net->width, NULL));
-  PetscCall(PetscOptionsInt("-net_depth", "Number of hidden blocks", "SgmNetSetFromOptions", net->depth, &net->depth, NULL));
+  PetscCall(PetscOptionsFList("-net_type", "Network type: mlp, egnn (point clouds: E(n)-equivariant graph network of EDM) or distance (point clouds: pair scores on distances, ConfGF/SyMat)", "SgmNetSetType", SgmNetList, ((PetscObject)net)->type_name ? ((PetscObject)net)->type_name : SGMNETMLP, type, sizeof(type), &flg));
+  if (flg || !((PetscObject)net)->type_name) PetscCall(SgmNetSetType(net, flg ? type : SGMNETMLP));
+  PetscCall(PetscOptionsInt("-net_width", "Width of the hidden layers (default by type: mlp 128, egnn 64, distance 64)", "SgmNetSetFromOptions", net->width, &net->width, NULL));
+  PetscCall(PetscOptionsInt("-net_depth", "Number of hidden blocks (egnn: message-passing layers; distance: hidden layers of the pair MLP; default by type: mlp 3, egnn 4, distance 3)", "SgmNetSetFromOptions", net->depth, &net->depth, NULL));
+  PetscCall(PetscOptionsEnum("-net_output", "What the network predicts: eps, score (sigma s) or edm (preconditioned denoiser)", "SgmNetSetFromOptions", SgmNetOutputs, (PetscEnum)net->output, (PetscEnum *)&net->output, NULL));
+  PetscCall(PetscOptionsReal("-net_sigma_data", "Standard deviation of the data for the edm preconditioning", "SgmNetSetFromOptions", net->sigma_data, &net->sigma_data, NULL));
+  PetscCall(PetscOptionsEnum("-net_time_input", "Time input: logsigma (log(sigma/alpha)/4) or t", "SgmNetSetFromOptions", SgmNetTimeInputs, (PetscEnum)net->time_input, (PetscEnum *)&net->time_input, NULL));
+  PetscTryTypeMethod(net, setfromoptions, PetscOptionsObject);
+  PetscOptionsEnd();
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmNetSetFromOptions_MLP(SgmNet net, PetscOptionItems *PetscOptionsObject)
+{
+  PetscFunctionBegin;
+  PetscOptionsHeadBegin(PetscOptionsObject, "MLP network (-net_type mlp) options");
   PetscCall(PetscOptionsEnum("-net_embedding", "Time features", "SgmNetSetFromOptions", SgmNetEmbeddings, (PetscEnum)net->embedding, (PetscEnum *)&net->embedding, NULL));
   PetscCall(PetscOptionsInt("-net_embed_dim", "Number of time features (even)", "SgmNetSetFromOptions", net->E, &net->E, NULL));
   PetscCall(PetscOptionsReal("-net_fourier_scale", "Standard deviation of the Gaussian Fourier frequencies", "SgmNetSetFromOptions", net->fourier_scale, &net->fourier_scale, NULL));
   PetscCall(PetscOptionsBool("-net_residual", "Residual connections around the hidden blocks", "SgmNetSetFromOptions", net->residual, &net->residual, NULL));
   PetscCall(PetscOptionsInt("-net_classes", "Number of classes of the learned class embedding (0: unconditional)", "SgmNetSetFromOptions", net->nclasses, &net->nclasses, NULL));
-  PetscCall(PetscOptionsEnum("-net_output", "What the network predicts: eps, score (sigma s) or edm (preconditioned denoiser)", "SgmNetSetFromOptions", SgmNetOutputs, (PetscEnum)net->output, (PetscEnum *)&net->output, NULL));
-  PetscCall(PetscOptionsReal("-net_sigma_data", "Standard deviation of the data for the edm preconditioning", "SgmNetSetFromOptions", net->sigma_data, &net->sigma_data, NULL));
-  PetscCall(PetscOptionsEnum("-net_time_input", "Time input: logsigma (log(sigma/alpha)/4) or t", "SgmNetSetFromOptions", SgmNetTimeInputs, (PetscEnum)net->time_input, (PetscEnum *)&net->time_input, NULL));
-  PetscOptionsEnd();
+  PetscOptionsHeadEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -121,24 +184,59 @@ PetscErrorCode SgmNetGetOutput(SgmNet net, SgmNetOutput *o)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* Parameter layout: Wt [w x E], bt [w], Cls [(K+1) x w] (rows), Win [w x d], bin [w],
-   blocks l = 1..L of W_l [w x w], b_l [w], P_l [w x w], Wout [d x w], bout [d]; matrices column-major. */
+PetscErrorCode SgmNetSetAtoms(SgmNet net, PetscInt natoms)
+{
+  PetscFunctionBegin;
+  PetscValidHeaderSpecific(net, SGM_NET_CLASSID, 1);
+  PetscCheck(!net->setupcalled || natoms == net->natoms, PetscObjectComm((PetscObject)net), PETSC_ERR_ORDER, "Cannot change the number of atoms of a set-up network from %" PetscInt_FMT " to %" PetscInt_FMT, net->natoms, natoms);
+  PetscCheck(natoms >= 0, PetscObjectComm((PetscObject)net), PETSC_ERR_USER_INPUT, "The number of atoms must be non-negative; got %" PetscInt_FMT, natoms);
+  net->natoms = natoms;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* natoms > 0 and the space dimension sd = d/natoms for a point-cloud network (the trainer then
+   centres the data and projects the noise); 0, 0 for mlp.  sd is known after SgmNetSetDimension. */
+PetscErrorCode SgmNetGetAtoms(SgmNet net, PetscInt *natoms, PetscInt *sd)
+{
+  PetscFunctionBegin;
+  PetscValidHeaderSpecific(net, SGM_NET_CLASSID, 1);
+  if (natoms) *natoms = net->natoms;
+  if (sd) *sd = net->natoms > 0 && net->d % net->natoms == 0 ? net->d / net->natoms : 0;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode SgmNetSetUp(SgmNet net)
 {
   MPI_Comm comm;
-  PetscInt w, o = 0;
 
   PetscFunctionBegin;
   PetscValidHeaderSpecific(net, SGM_NET_CLASSID, 1);
   if (net->setupcalled) PetscFunctionReturn(PETSC_SUCCESS);
   comm = PetscObjectComm((PetscObject)net);
-  w    = net->width;
+  if (!((PetscObject)net)->type_name) PetscCall(SgmNetSetType(net, SGMNETMLP));
   PetscCheck(net->d > 0, comm, PETSC_ERR_ORDER, "Set the data dimension with SgmNetSetDimension() before SgmNetSetUp()");
-  PetscCheck(w > 0, comm, PETSC_ERR_USER_INPUT, "-net_width must be positive; got %" PetscInt_FMT, w);
+  PetscCheck(net->width > 0, comm, PETSC_ERR_USER_INPUT, "-net_width must be positive; got %" PetscInt_FMT, net->width);
   PetscCheck(net->depth >= 1, comm, PETSC_ERR_USER_INPUT, "-net_depth must be at least 1 (the time enters through the hidden blocks); got %" PetscInt_FMT, net->depth);
+  PetscCheck(net->sigma_data > 0, comm, PETSC_ERR_USER_INPUT, "-net_sigma_data must be positive; got %g", (double)net->sigma_data);
+  PetscUseTypeMethod(net, setup);
+  PetscCall(PetscCalloc1(net->P, &net->theta));
+  net->setupcalled = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Parameter layout: Wt [w x E], bt [w], Cls [(K+1) x w] (rows), Win [w x d], bin [w],
+   blocks l = 1..L of W_l [w x w], b_l [w], P_l [w x w], Wout [d x w], bout [d]; matrices column-major. */
+static PetscErrorCode SgmNetSetUp_MLP(SgmNet net)
+{
+  MPI_Comm comm;
+  PetscInt w, o = 0;
+
+  PetscFunctionBegin;
+  comm = PetscObjectComm((PetscObject)net);
+  w    = net->width;
+  PetscCheck(net->natoms == 0, comm, PETSC_ERR_USER_INPUT, "-net_atoms is for the point-cloud networks (-net_type egnn or distance), not for mlp");
   PetscCheck(net->E >= 2 && net->E % 2 == 0, comm, PETSC_ERR_USER_INPUT, "-net_embed_dim must be a positive even number (sin and cos pairs); got %" PetscInt_FMT, net->E);
   PetscCheck(net->nclasses >= 0, comm, PETSC_ERR_USER_INPUT, "-net_classes must be non-negative; got %" PetscInt_FMT, net->nclasses);
-  PetscCheck(net->sigma_data > 0, comm, PETSC_ERR_USER_INPUT, "-net_sigma_data must be positive; got %g", (double)net->sigma_data);
   PetscCheck(net->fourier_scale > 0, comm, PETSC_ERR_USER_INPUT, "-net_fourier_scale must be positive; got %g", (double)net->fourier_scale);
   net->oWt  = o; o += w * net->E;
   net->obt  = o; o += w;
@@ -151,9 +249,7 @@ PetscErrorCode SgmNetSetUp(SgmNet net)
   net->oWout = o; o += net->d * w;
   net->obout = o; o += net->d;
   net->P     = o;
-  PetscCall(PetscCalloc1(net->P, &net->theta));
   PetscCall(PetscCalloc1(net->E / 2, &net->freq));
-  net->setupcalled = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -166,12 +262,21 @@ PetscErrorCode SgmNetSetUp(SgmNet net)
 #define SGM_STREAM_NET SGM_STREAM_NET_INIT
 PetscErrorCode SgmNetInitialize(SgmNet net, uint64_t seed)
 {
+  PetscFunctionBegin;
+  PetscValidHeaderSpecific(net, SGM_NET_CLASSID, 1);
+  PetscCall(SgmNetSetUp(net));
+  PetscUseTypeMethod(net, initialize, seed);
+  net->initialized = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmNetInitialize_MLP(SgmNet net, uint64_t seed)
+{
   const PetscInt   w = net->width, d = net->d, E = net->E, half = E / 2;
   PetscReal       *th;
   const PetscReal  sw = 1 / PetscSqrtReal((PetscReal)w);
 
   PetscFunctionBegin;
-  PetscCall(SgmNetSetUp(net));
   th = net->theta;
   SgmRandomNormalSample(seed, SGM_STREAM_NET, 0, 0, net->P, th);
   for (PetscInt q = 0; q < w * E; q++) th[net->oWt + q] /= PetscSqrtReal((PetscReal)E);
@@ -192,7 +297,6 @@ PetscErrorCode SgmNetInitialize(SgmNet net, uint64_t seed)
   } else { /* transformer frequencies; t in [0, 1] is stretched to DDPM's [0, 1000] */
     for (PetscInt k = 0; k < half; k++) net->freq[k] = PetscExpReal(-PetscLogReal(10000.0) * k / half) * (net->time_input == SGM_NET_TIME_T ? 1000 : 1);
   }
-  net->initialized = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -230,6 +334,15 @@ PetscErrorCode SgmNetOutputCoefficients(SgmNet net, PetscReal t, PetscReal alpha
 
 PetscErrorCode SgmNetScore(SgmNet net, PetscInt n, const PetscReal x[], const PetscReal t[], const PetscReal alpha[], const PetscReal sigma[], const PetscInt labels[], PetscReal s[])
 {
+  PetscFunctionBegin;
+  PetscValidHeaderSpecific(net, SGM_NET_CLASSID, 1);
+  PetscCheck(net->ops->score, PetscObjectComm((PetscObject)net), PETSC_ERR_SUP, "The network type %s has no the score (use central differences of the score)", ((PetscObject)net)->type_name);
+  PetscCall((*net->ops->score)(net, n, x, t, alpha, sigma, labels, s));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmNetScore_MLP(SgmNet net, PetscInt n, const PetscReal x[], const PetscReal t[], const PetscReal alpha[], const PetscReal sigma[], const PetscInt labels[], PetscReal s[])
+{
   const PetscInt d = net->d;
   PetscInt       ns;
 
@@ -247,6 +360,15 @@ PetscErrorCode SgmNetScore(SgmNet net, PetscInt n, const PetscReal x[], const Pe
 }
 
 PetscErrorCode SgmNetScoreJacobianVector(SgmNet net, PetscInt n, const PetscReal x[], const PetscReal t[], const PetscReal alpha[], const PetscReal sigma[], const PetscInt labels[], const PetscReal v[], PetscReal s[], PetscReal jv[])
+{
+  PetscFunctionBegin;
+  PetscValidHeaderSpecific(net, SGM_NET_CLASSID, 1);
+  PetscCheck(net->ops->jvp, PetscObjectComm((PetscObject)net), PETSC_ERR_SUP, "The network type %s has no Jacobian-vector products (use central differences of the score)", ((PetscObject)net)->type_name);
+  PetscCall((*net->ops->jvp)(net, n, x, t, alpha, sigma, labels, v, s, jv));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmNetScoreJacobianVector_MLP(SgmNet net, PetscInt n, const PetscReal x[], const PetscReal t[], const PetscReal alpha[], const PetscReal sigma[], const PetscInt labels[], const PetscReal v[], PetscReal s[], PetscReal jv[])
 {
   const PetscInt d = net->d;
   PetscInt       ns;
@@ -270,6 +392,15 @@ PetscErrorCode SgmNetScoreJacobianVector(SgmNet net, PetscInt n, const PetscReal
 
 /* tr(ds/dx) = A d + B sum_k e_k^T (dF/du K e_k): d tangents per sample, exact. */
 PetscErrorCode SgmNetScoreDivergence(SgmNet net, PetscInt n, const PetscReal x[], const PetscReal t[], const PetscReal alpha[], const PetscReal sigma[], const PetscInt labels[], PetscReal s[], PetscReal div[])
+{
+  PetscFunctionBegin;
+  PetscValidHeaderSpecific(net, SGM_NET_CLASSID, 1);
+  PetscCheck(net->ops->divergence, PetscObjectComm((PetscObject)net), PETSC_ERR_SUP, "The network type %s has no the exact divergence (use central differences of the score)", ((PetscObject)net)->type_name);
+  PetscCall((*net->ops->divergence)(net, n, x, t, alpha, sigma, labels, s, div));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmNetScoreDivergence_MLP(SgmNet net, PetscInt n, const PetscReal x[], const PetscReal t[], const PetscReal alpha[], const PetscReal sigma[], const PetscInt labels[], PetscReal s[], PetscReal div[])
 {
   const PetscInt d = net->d;
   PetscInt       ns;
@@ -302,15 +433,23 @@ PetscErrorCode SgmNetView(SgmNet net, PetscViewer viewer)
   if (iascii) {
     PetscCall(PetscObjectPrintClassNamePrefixType((PetscObject)net, viewer));
     PetscCall(PetscViewerASCIIPushTab(viewer));
+    PetscTryTypeMethod(net, view, viewer);
+    if (net->output == SGM_NET_OUTPUT_EDM) PetscCall(PetscViewerASCIIPrintf(viewer, "time input %s, output edm (sigma_data %g)\n", SgmNetTimeInputs[net->time_input], (double)net->sigma_data));
+    else PetscCall(PetscViewerASCIIPrintf(viewer, "time input %s, output %s\n", SgmNetTimeInputs[net->time_input], SgmNetOutputs[net->output]));
+    PetscCall(PetscViewerASCIIPopTab(viewer));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmNetView_MLP(SgmNet net, PetscViewer viewer)
+{
+  PetscFunctionBegin;
+  {
     PetscCall(PetscViewerASCIIPrintf(viewer, "MLP d=%" PetscInt_FMT " width=%" PetscInt_FMT " depth=%" PetscInt_FMT "%s, %" PetscInt_FMT " parameters\n", net->d, net->width, net->depth, net->residual ? " residual" : "", net->P));
-    PetscCall(PetscViewerASCIIPrintf(viewer, "time input %s, %s embedding of dimension %" PetscInt_FMT, SgmNetTimeInputs[net->time_input], SgmNetEmbeddings[net->embedding], net->E));
+    PetscCall(PetscViewerASCIIPrintf(viewer, "%s embedding of dimension %" PetscInt_FMT, SgmNetEmbeddings[net->embedding], net->E));
     if (net->embedding == SGM_NET_EMBEDDING_FOURIER) PetscCall(PetscViewerASCIIPrintf(viewer, " (scale %g)", (double)net->fourier_scale));
     PetscCall(PetscViewerASCIIPrintf(viewer, "\n"));
     if (net->nclasses) PetscCall(PetscViewerASCIIPrintf(viewer, "class embedding: %" PetscInt_FMT " classes + the null label\n", net->nclasses));
-    PetscCall(PetscViewerASCIIPrintf(viewer, "output %s", SgmNetOutputs[net->output]));
-    if (net->output == SGM_NET_OUTPUT_EDM) PetscCall(PetscViewerASCIIPrintf(viewer, " (sigma_data %g)", (double)net->sigma_data));
-    PetscCall(PetscViewerASCIIPrintf(viewer, "\n"));
-    PetscCall(PetscViewerASCIIPopTab(viewer));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -324,9 +463,35 @@ PetscErrorCode SgmNetDestroy(SgmNet *net)
     *net = NULL;
     PetscFunctionReturn(PETSC_SUCCESS);
   }
-  PetscCall(SgmNetWorkFree(*net));
+  PetscTryTypeMethod(*net, destroy);
   PetscCall(PetscFree((*net)->theta));
-  PetscCall(PetscFree((*net)->freq));
   PetscCall(PetscHeaderDestroy(net));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmNetDestroy_MLP(SgmNet net)
+{
+  PetscFunctionBegin;
+  PetscCall(SgmNetWorkFree(net));
+  PetscCall(PetscFree(net->freq));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmNetCreate_MLP(SgmNet net)
+{
+  PetscFunctionBegin;
+  net->width               = 128;
+  net->depth               = 3;
+  net->ops->setfromoptions = SgmNetSetFromOptions_MLP;
+  net->ops->setup          = SgmNetSetUp_MLP;
+  net->ops->initialize     = SgmNetInitialize_MLP;
+  net->ops->score          = SgmNetScore_MLP;
+  net->ops->jvp            = SgmNetScoreJacobianVector_MLP;
+  net->ops->divergence     = SgmNetScoreDivergence_MLP;
+  net->ops->loss           = SgmNetLoss_MLP;
+  net->ops->save           = SgmNetSave_MLP;
+  net->ops->load           = SgmNetLoad_MLP;
+  net->ops->view           = SgmNetView_MLP;
+  net->ops->destroy        = SgmNetDestroy_MLP;
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -1,7 +1,7 @@
 /*
-  Saving and loading an SgmNet in an HDF5 group the caller has opened: the architecture as
-  attributes of the group, the parameters as the dataset theta [P] and the fixed time frequencies
-  as time_frequencies [E/2].  On a file opened with MPI-IO every rank of the net's communicator
+  Saving and loading an SgmNet in an HDF5 group the caller has opened: the type (attribute net_type)
+  and the architecture as attributes of the group, the parameters as the dataset theta [P] and, for
+  the mlp type, the fixed time frequencies as time_frequencies [E/2].  On a file opened with MPI-IO every rank of the net's communicator
   calls SgmNetSave (object creation is collective) and rank 0 writes the values; on a file opened
   serially the calling rank writes them.  Load reads everything on every calling rank, so a model
   trained on any number of ranks loads on any other.
@@ -25,7 +25,7 @@ static PetscErrorCode NetIsWriter(SgmNet net, hid_t group, PetscBool *writer)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode WriteVector(hid_t group, const char name[], PetscInt len, const PetscReal v[], PetscBool writer)
+PetscErrorCode SgmNetWriteVector_Private(hid_t group, const char name[], PetscInt len, const PetscReal v[], PetscBool writer)
 {
   hsize_t dims[1] = {(hsize_t)len};
   hid_t   space, dset;
@@ -48,7 +48,14 @@ PetscErrorCode SgmNetSave(SgmNet net, hid_t group)
   PetscValidHeaderSpecific(net, SGM_NET_CLASSID, 1);
   PetscCheck(net->initialized, PetscObjectComm((PetscObject)net), PETSC_ERR_ORDER, "The network has no weights to save: call SgmNetInitialize() or SgmNetLoad() first");
   PetscCall(NetIsWriter(net, group, &writer));
-  PetscCall(SgmH5AttrString(group, "net_type", "mlp"));
+  PetscCall(SgmH5AttrString(group, "net_type", ((PetscObject)net)->type_name));
+  PetscUseTypeMethod(net, save, group, writer);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmNetSave_MLP(SgmNet net, hid_t group, PetscBool writer)
+{
+  PetscFunctionBegin;
   PetscCall(SgmH5AttrInt(group, "net_dimension", net->d));
   PetscCall(SgmH5AttrInt(group, "net_width", net->width));
   PetscCall(SgmH5AttrInt(group, "net_depth", net->depth));
@@ -61,8 +68,8 @@ PetscErrorCode SgmNetSave(SgmNet net, hid_t group)
   PetscCall(SgmH5AttrReal(group, "net_sigma_data", net->sigma_data));
   PetscCall(SgmH5AttrString(group, "net_time_input", SgmNetTimeInputs[net->time_input]));
   PetscCall(SgmH5AttrInt(group, "net_parameters", net->P));
-  PetscCall(WriteVector(group, "theta", net->P, net->theta, writer));
-  PetscCall(WriteVector(group, "time_frequencies", net->E / 2, net->freq, writer));
+  PetscCall(SgmNetWriteVector_Private(group, "theta", net->P, net->theta, writer));
+  PetscCall(SgmNetWriteVector_Private(group, "time_frequencies", net->E / 2, net->freq, writer));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -87,7 +94,7 @@ static PetscErrorCode ReadEnumAttr(MPI_Comm comm, hid_t group, const char name[]
 }
 
 /* An integer architecture field: adopted by a fresh net, checked against a set-up one. */
-static PetscErrorCode LoadInt(SgmNet net, hid_t group, const char name[], const char opt[], PetscInt *field)
+PetscErrorCode SgmNetLoadIntAttr_Private(SgmNet net, hid_t group, const char name[], const char opt[], PetscInt *field)
 {
   MPI_Comm   comm = PetscObjectComm((PetscObject)net);
   PetscInt64 v;
@@ -99,7 +106,7 @@ static PetscErrorCode LoadInt(SgmNet net, hid_t group, const char name[], const 
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode LoadEnum(SgmNet net, hid_t group, const char name[], const char *const list[], PetscEnum *field)
+PetscErrorCode SgmNetLoadEnumAttr_Private(SgmNet net, hid_t group, const char name[], const char *const list[], PetscEnum *field)
 {
   MPI_Comm  comm = PetscObjectComm((PetscObject)net);
   PetscEnum v = (PetscEnum)0;
@@ -111,7 +118,7 @@ static PetscErrorCode LoadEnum(SgmNet net, hid_t group, const char name[], const
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode ReadVector(SgmNet net, hid_t group, const char name[], PetscInt len, PetscReal v[])
+PetscErrorCode SgmNetReadVector_Private(SgmNet net, hid_t group, const char name[], PetscInt len, PetscReal v[])
 {
   MPI_Comm comm = PetscObjectComm((PetscObject)net);
   PetscInt dims[1];
@@ -127,10 +134,29 @@ static PetscErrorCode ReadVector(SgmNet net, hid_t group, const char name[], Pet
 }
 
 /*
-  A net that is not set up takes the architecture from the file (its dimension, if set, must
-  agree); a set-up net must match the file field by field.  Then the weights are read.
+  A net that is not set up takes the type and the architecture from the file (its dimension, if
+  set, must agree); a set-up net must match the file field by field.  Then the weights are read.
 */
 PetscErrorCode SgmNetLoad(SgmNet net, hid_t group)
+{
+  MPI_Comm  comm;
+  char      type[64];
+  PetscBool match;
+
+  PetscFunctionBegin;
+  PetscValidHeaderSpecific(net, SGM_NET_CLASSID, 1);
+  comm = PetscObjectComm((PetscObject)net);
+  PetscCall(SgmH5AttrGetString(comm, group, "net_type", type, sizeof(type)));
+  match = PETSC_FALSE;
+  if (((PetscObject)net)->type_name) PetscCall(PetscObjectTypeCompare((PetscObject)net, type, &match));
+  PetscCheck(!net->setupcalled || match, comm, PETSC_ERR_FILE_UNEXPECTED, "The network in the file is of type %s but this network is of type %s (-net_type)", type, ((PetscObject)net)->type_name);
+  if (!match) PetscCall(SgmNetSetType(net, type));
+  PetscUseTypeMethod(net, load, group);
+  net->initialized = PETSC_TRUE;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmNetLoad_MLP(SgmNet net, hid_t group)
 {
   MPI_Comm   comm;
   PetscInt   d = net->d, residual = net->residual, P = 0;
@@ -138,20 +164,19 @@ PetscErrorCode SgmNetLoad(SgmNet net, hid_t group)
   PetscInt64 v;
 
   PetscFunctionBegin;
-  PetscValidHeaderSpecific(net, SGM_NET_CLASSID, 1);
   comm = PetscObjectComm((PetscObject)net);
   PetscCall(SgmH5AttrGetInt(comm, group, "net_dimension", &v));
   PetscCheck(!d || v == d, comm, PETSC_ERR_FILE_UNEXPECTED, "The network in the file is for data of dimension %" PetscInt64_FMT " but the data here have dimension %" PetscInt_FMT, v, d);
   net->d = (PetscInt)v;
-  PetscCall(LoadInt(net, group, "net_width", "-net_width", &net->width));
-  PetscCall(LoadInt(net, group, "net_depth", "-net_depth", &net->depth));
-  PetscCall(LoadInt(net, group, "net_embed_dim", "-net_embed_dim", &net->E));
-  PetscCall(LoadInt(net, group, "net_classes", "-net_classes", &net->nclasses));
-  PetscCall(LoadInt(net, group, "net_residual", "-net_residual", &residual));
+  PetscCall(SgmNetLoadIntAttr_Private(net, group, "net_width", "-net_width", &net->width));
+  PetscCall(SgmNetLoadIntAttr_Private(net, group, "net_depth", "-net_depth", &net->depth));
+  PetscCall(SgmNetLoadIntAttr_Private(net, group, "net_embed_dim", "-net_embed_dim", &net->E));
+  PetscCall(SgmNetLoadIntAttr_Private(net, group, "net_classes", "-net_classes", &net->nclasses));
+  PetscCall(SgmNetLoadIntAttr_Private(net, group, "net_residual", "-net_residual", &residual));
   net->residual = (PetscBool)(residual != 0);
-  PetscCall(LoadEnum(net, group, "net_embedding", SgmNetEmbeddings, (PetscEnum *)&net->embedding));
-  PetscCall(LoadEnum(net, group, "net_output", SgmNetOutputs, (PetscEnum *)&net->output));
-  PetscCall(LoadEnum(net, group, "net_time_input", SgmNetTimeInputs, (PetscEnum *)&net->time_input));
+  PetscCall(SgmNetLoadEnumAttr_Private(net, group, "net_embedding", SgmNetEmbeddings, (PetscEnum *)&net->embedding));
+  PetscCall(SgmNetLoadEnumAttr_Private(net, group, "net_output", SgmNetOutputs, (PetscEnum *)&net->output));
+  PetscCall(SgmNetLoadEnumAttr_Private(net, group, "net_time_input", SgmNetTimeInputs, (PetscEnum *)&net->time_input));
   PetscCall(SgmH5AttrGetReal(comm, group, "net_fourier_scale", &fs));
   PetscCall(SgmH5AttrGetReal(comm, group, "net_sigma_data", &sd));
   PetscCheck(!net->setupcalled || (sd == net->sigma_data && fs == net->fourier_scale), comm, PETSC_ERR_FILE_UNEXPECTED, "The network in the file has sigma_data %g, fourier_scale %g but this network has %g, %g (-net_sigma_data, -net_fourier_scale)", (double)sd, (double)fs, (double)net->sigma_data, (double)net->fourier_scale);
@@ -161,8 +186,7 @@ PetscErrorCode SgmNetLoad(SgmNet net, hid_t group)
   PetscCall(SgmH5AttrGetInt(comm, group, "net_parameters", &v));
   P = (PetscInt)v;
   PetscCheck(P == net->P, comm, PETSC_ERR_FILE_UNEXPECTED, "The network in the file says it has %" PetscInt_FMT " parameters but its architecture has %" PetscInt_FMT, P, net->P);
-  PetscCall(ReadVector(net, group, "theta", net->P, net->theta));
-  PetscCall(ReadVector(net, group, "time_frequencies", net->E / 2, net->freq));
-  net->initialized = PETSC_TRUE;
+  PetscCall(SgmNetReadVector_Private(net, group, "theta", net->P, net->theta));
+  PetscCall(SgmNetReadVector_Private(net, group, "time_frequencies", net->E / 2, net->freq));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

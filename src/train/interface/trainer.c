@@ -9,6 +9,7 @@
 #include <sgmsampler.h>
 #include <signal.h>
 #include <sgmdense.h>
+#include <sgmgeometric.h>
 
 PetscClassId       SGM_TRAINER_CLASSID;
 static PetscLogEvent SGM_TrainGrad, SGM_TrainAllreduce, SGM_TrainUpdate;
@@ -71,6 +72,7 @@ PetscErrorCode SgmTrainerSetFromOptions(SgmTrainer tr)
   PetscValidHeaderSpecific(tr, SGM_TRAINER_CLASSID, 1);
   PetscObjectOptionsBegin((PetscObject)tr);
   PetscCall(PetscOptionsString("-train_data", "HDF5 file with the training data /data [N,d] and optional /labels [N]", "SgmTrainerSetUp", tr->datafile, tr->datafile, sizeof(tr->datafile), NULL));
+  PetscCall(PetscOptionsString("-train_dataset", "Dataset [N,d] of -train_data to train on (default: /data, else /samples, as written by `sgm mcmc` and `sgm sample`)", "", tr->dataset, tr->dataset, sizeof(tr->dataset), NULL));
   PetscCall(PetscOptionsEnum("-train_loss", "Training loss: simple (DDPM), dsm (denoising), esm (explicit, against -target_score_type), ssm/ssmvr (sliced), ism (implicit, exact divergence)", "SgmNetLoss", SgmLossTypes, (PetscEnum)tr->loss, (PetscEnum *)&tr->loss, NULL));
   PetscCall(PetscOptionsEnum("-train_weighting", "lambda(t) of the score losses: default (simple: 1, others: sigma^2), none, sigma2, likelihood (g^2)", "", SgmTrainWeightings, (PetscEnum)tr->weighting, (PetscEnum *)&tr->weighting, NULL));
   PetscCall(PetscOptionsReal("-train_t_eps", "Smallest training time: t ~ U(t_eps, T) (default: -sde_eps)", "", tr->teps, &tr->teps, NULL));
@@ -132,8 +134,13 @@ static PetscErrorCode SgmTrainerLoadData(SgmTrainer tr)
   PetscFunctionBegin;
   PetscCheck(tr->datafile[0], comm, PETSC_ERR_USER_INPUT, "No training data: give -train_data FILE.h5 with a dataset /data [N,d] (e.g. made by `sgm data`)");
   PetscCall(SgmH5OpenParallel(comm, tr->datafile, &file));
-  PetscCall(SgmH5DatasetShape(comm, file, "data", 2, dims));
-  PetscCheck(dims[0] > 0 && dims[1] > 0, comm, PETSC_ERR_USER_INPUT, "The dataset /data of '%s' is empty (%" PetscInt_FMT " x %" PetscInt_FMT ")", tr->datafile, dims[0], dims[1]);
+  if (!tr->dataset[0]) {
+    PetscCheck(H5Lexists(file, "data", H5P_DEFAULT) > 0 || H5Lexists(file, "samples", H5P_DEFAULT) > 0, comm, PETSC_ERR_USER_INPUT, "'%s' has neither /data nor /samples: name the dataset to train on with -train_dataset", tr->datafile);
+    PetscCall(PetscStrncpy(tr->dataset, H5Lexists(file, "data", H5P_DEFAULT) > 0 ? "data" : "samples", sizeof(tr->dataset)));
+  }
+  PetscCheck(H5Lexists(file, tr->dataset, H5P_DEFAULT) > 0, comm, PETSC_ERR_USER_INPUT, "'%s' has no dataset /%s (-train_dataset)", tr->datafile, tr->dataset);
+  PetscCall(SgmH5DatasetShape(comm, file, tr->dataset, 2, dims));
+  PetscCheck(dims[0] > 0 && dims[1] > 0, comm, PETSC_ERR_USER_INPUT, "The dataset /%s of '%s' is empty (%" PetscInt_FMT " x %" PetscInt_FMT ")", tr->dataset, tr->datafile, dims[0], dims[1]);
   tr->N = dims[0];
   tr->d = dims[1];
   PetscCallMPI(MPI_Comm_size(comm, &size));
@@ -149,7 +156,7 @@ static PetscErrorCode SgmTrainerLoadData(SgmTrainer tr)
     }
     PetscCall(SgmBatchCreate(comm, tr->N, dd, &b));
     PetscCall(SgmBatchCreateVec(&b, &X));
-    PetscCall(SgmH5ReadBatch(file, pass ? "labels" : "data", &b, X));
+    PetscCall(SgmH5ReadBatch(file, pass ? "labels" : tr->dataset, &b, X));
     {
       PetscMPIInt mine = (PetscMPIInt)(b.n * dd), start = (PetscMPIInt)(b.rstart * dd);
       PetscCallMPI(MPI_Allgather(&mine, 1, MPI_INT, counts, 1, MPI_INT, comm));
@@ -176,7 +183,7 @@ static PetscErrorCode SgmTrainerLoadData(SgmTrainer tr)
   }
   PetscCall(PetscFree2(counts, displs));
   PetscCallHDF5(H5Fclose(file));
-  for (PetscInt i = 0; i < tr->N * tr->d; i++) PetscCheck(PetscIsNormalReal(tr->data[i]) || tr->data[i] == 0, comm, PETSC_ERR_USER_INPUT, "/data of '%s' has a non-finite value in row %" PetscInt_FMT, tr->datafile, i / tr->d);
+  for (PetscInt i = 0; i < tr->N * tr->d; i++) PetscCheck(PetscIsNormalReal(tr->data[i]) || tr->data[i] == 0, comm, PETSC_ERR_USER_INPUT, "/%s of '%s' has a non-finite value in row %" PetscInt_FMT, tr->dataset, tr->datafile, i / tr->d);
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -270,6 +277,16 @@ PetscErrorCode SgmTrainerSetUp(SgmTrainer tr)
   PetscCheck(tr->teps > 0 && tr->teps < T, comm, PETSC_ERR_USER_INPUT, "-train_t_eps must lie in (0, T = %g); got %g (sigma(0) = 0 makes the losses singular)", (double)T, (double)tr->teps);
   PetscCall(SgmTrainerLoadData(tr));
   tr->datadim = tr->d;
+  PetscCall(SgmNetGetAtoms(tr->net, &tr->natoms, NULL));
+  if (tr->natoms > 0) { /* EDM: diffusion in the zero centre-of-mass subspace (x_0 centred, noise projected) */
+    SgmNetType nt;
+    PetscCall(SgmNetGetType(tr->net, &nt));
+    PetscCheck(tr->d % tr->natoms == 0, comm, PETSC_ERR_USER_INPUT, "-net_atoms %" PetscInt_FMT " does not divide the dimension %" PetscInt_FMT " of /%s in '%s'", tr->natoms, tr->d, tr->dataset, tr->datafile);
+    PetscCheck(tr->loss == SGM_LOSS_SIMPLE || tr->loss == SGM_LOSS_DSM, comm, PETSC_ERR_USER_INPUT, "-train_loss %s is not available for the %s network: use simple or dsm", SgmLossTypes[tr->loss], nt);
+    PetscCheck(!tr->latent, comm, PETSC_ERR_USER_INPUT, "-latent pca is not available for the %s network (its latent space would not be a point cloud)", nt);
+    PetscCheck(!tr->conditional, comm, PETSC_ERR_USER_INPUT, "-train_conditional is not available for the %s network: it is unconditional", nt);
+    PetscCall(SgmGeomRemoveCoM(tr->N, tr->natoms, tr->d / tr->natoms, tr->data));
+  }
   if (tr->latent) PetscCall(SgmTrainerEncodePCA(tr));
   if (tr->conditional) {
     PetscCheck(tr->labels, comm, PETSC_ERR_USER_INPUT, "-train_conditional needs labels: '%s' has no /labels dataset", tr->datafile);
@@ -319,6 +336,9 @@ static PetscErrorCode SgmTrainerDrawBatch(SgmTrainer tr, PetscInt k)
   PetscCall(SgmSDEGetInterval(tr->sde, &eps0, &T));
   /* the noise of every local position at once (the same counters as one sample at a time) */
   PetscCall(SgmRandomNormalBatch((uint64_t)tr->seed, SGM_STREAM_TRAIN_NOISE, k, &tr->batch, tr->eps));
+  /* point clouds: eps <- P eps, so x_t = alpha x_0 + sigma P eps stays in the zero-CoM subspace and
+     the simple/dsm targets are the projected noise (EDM sec. 3.2) */
+  if (tr->natoms > 0) PetscCall(SgmGeomRemoveCoM(n, tr->natoms, d / tr->natoms, tr->eps));
   for (PetscInt i = 0; i < n; i++) {
     const PetscInt pos = tr->batch.rstart + i;
     PetscReal      u[3], a, s, f, g;
@@ -530,6 +550,7 @@ PetscErrorCode SgmTrainerView(SgmTrainer tr, PetscViewer viewer)
   PetscCall(PetscObjectPrintClassNamePrefixType((PetscObject)tr, viewer));
   PetscCall(PetscViewerASCIIPushTab(viewer));
   PetscCall(PetscViewerASCIIPrintf(viewer, "data %s: %" PetscInt_FMT " points of dimension %" PetscInt_FMT "%s\n", tr->datafile, tr->N, tr->d, tr->conditional ? ", class-conditional" : ""));
+  if (tr->natoms > 0) PetscCall(PetscViewerASCIIPrintf(viewer, "point clouds of %" PetscInt_FMT " atoms in %" PetscInt_FMT " dimensions: data centred, noise projected to the zero centre-of-mass subspace\n", tr->natoms, tr->d / tr->natoms));
   if (tr->latent) PetscCall(PetscViewerASCIIPrintf(viewer, "latent diffusion on PCA: %" PetscInt_FMT " of %" PetscInt_FMT " components, reconstruction error %g (discarded eigenvalue mass %g)\n", tr->latentdim, tr->datadim, (double)tr->lrecon, (double)tr->ldiscard));
   PetscCall(PetscViewerASCIIPrintf(viewer, "loss %s, weighting %s, t ~ U(%g, T)\n", SgmLossTypes[tr->loss], SgmTrainWeightings[tr->weighting], (double)tr->teps));
   PetscCall(PetscViewerASCIIPrintf(viewer, "Adam lr %g (warm-up %" PetscInt_FMT "), betas %g %g, clip %g, EMA %g; %" PetscInt_FMT " steps of global batch %" PetscInt_FMT "\n", (double)tr->lr, tr->warmup, (double)tr->beta1, (double)tr->beta2, (double)tr->clip, (double)tr->emadecay, tr->steps, tr->B));

@@ -12,6 +12,7 @@
 #include <sgm/private/trainimpl.h>
 #include <sgmio.h>
 #include <stdio.h>
+#include <string.h>
 
 static PetscErrorCode WriteArray(hid_t loc, const char name[], hsize_t n, const PetscReal v[])
 {
@@ -47,6 +48,7 @@ static PetscErrorCode WriteTrainAttributes(SgmTrainer tr, hid_t loc)
 {
   PetscFunctionBegin;
   PetscCall(SgmH5AttrString(loc, "train_data", tr->datafile));
+  PetscCall(SgmH5AttrString(loc, "train_dataset", tr->dataset));
   PetscCall(SgmH5AttrString(loc, "train_loss", SgmLossTypes[tr->loss]));
   PetscCall(SgmH5AttrString(loc, "train_weighting", SgmTrainWeightings[tr->weighting]));
   PetscCall(SgmH5AttrReal(loc, "train_t_eps", tr->teps));
@@ -69,6 +71,7 @@ static PetscErrorCode WriteTrainAttributes(SgmTrainer tr, hid_t loc)
   PetscCall(SgmH5AttrInt(loc, "data_classes", tr->nclasses));
   PetscCall(SgmH5AttrString(loc, "latent", tr->latent ? "pca" : "none"));
   PetscCall(SgmH5AttrInt(loc, "latent_dim", tr->latent ? tr->latentdim : 0));
+  if (tr->natoms > 0) PetscCall(SgmH5AttrInt(loc, "train_zero_com_atoms", tr->natoms));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -151,6 +154,7 @@ PetscErrorCode SgmTrainerWriteCheckpoint(SgmTrainer tr, const char fname[])
       PetscCall(SgmH5AttrInt(f, "step", tr->step));
       PetscCall(SgmH5AttrReal(f, "ema_loss", tr->emaloss));
       PetscCall(SgmH5AttrInt(f, "parameters", tr->P));
+      PetscCall(SgmH5AttrString(f, "net_type", ((PetscObject)tr->net)->type_name));
       PetscCall(WriteTrainAttributes(tr, f));
       if (H5Fclose(f) < 0 || rename(tmp, fname)) err = 2;
     }
@@ -177,6 +181,21 @@ PetscErrorCode SgmTrainerRestart(SgmTrainer tr, const char fname[])
     hid_t f = H5Fopen(fname, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) err = 1;
     else {
+      { /* the network type, first: the most telling difference (checkpoints older than the types: mlp) */
+        char       t[64] = "mlp";
+        SgmNetType mine;
+        hid_t      a = H5Aexists(f, "net_type") > 0 ? H5Aopen(f, "net_type", H5P_DEFAULT) : -1, mem = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mem, sizeof(t));
+        if (a >= 0 && H5Aread(a, mem, t) < 0) err = 2;
+        t[sizeof(t) - 1] = 0;
+        if (a >= 0) H5Aclose(a);
+        H5Tclose(mem);
+        PetscCall(SgmNetGetType(tr->net, &mine));
+        if (!err && strcmp(t, mine)) {
+          err = 3;
+          (void)snprintf(what, sizeof(what), "net_type %s (now %s)", t, mine);
+        }
+      }
       const char *names[6] = {"step", "parameters", "data_dim", "train_batch", "train_seed", "data_points"};
       for (int i = 0; i < 6 && !err; i++) {
         hid_t a = H5Aexists(f, names[i]) > 0 ? H5Aopen(f, names[i], H5P_DEFAULT) : -1;

@@ -1,13 +1,29 @@
 /* The SgmNet object: architecture, the flat parameter array, its layout, and the workspaces of one
-   forward/backward pass (src/nn/mlp.c). */
+   forward/backward pass (src/nn/mlp.c for the mlp type; the point-cloud types egnn and distance keep
+   theirs in net->data, src/nn/impls/). */
 #pragma once
 
 #include <sgmnet.h>
 #include <petsc/private/petscimpl.h>
 
 typedef struct _SgmNetOps *SgmNetOps;
+/* One table per network type (SgmNetSetType); the interface (net.c, netio.c, loss.c) dispatches. */
 struct _SgmNetOps {
-  PetscErrorCode (*view)(SgmNet, PetscViewer); /* unused: one architecture, no variants yet */
+  PetscErrorCode (*setfromoptions)(SgmNet, PetscOptionItems *);
+  PetscErrorCode (*setup)(SgmNet); /* checks the architecture, sets the layout and net->P */
+  PetscErrorCode (*initialize)(SgmNet, uint64_t);
+  PetscErrorCode (*score)(SgmNet, PetscInt, const PetscReal[], const PetscReal[], const PetscReal[], const PetscReal[], const PetscInt[], PetscReal[]);
+  PetscErrorCode (*jvp)(SgmNet, PetscInt, const PetscReal[], const PetscReal[], const PetscReal[], const PetscReal[], const PetscInt[], const PetscReal[], PetscReal[], PetscReal[]);
+  PetscErrorCode (*divergence)(SgmNet, PetscInt, const PetscReal[], const PetscReal[], const PetscReal[], const PetscReal[], const PetscInt[], PetscReal[], PetscReal[]);
+  PetscErrorCode (*loss)(SgmNet, SgmLossType, PetscInt, const PetscReal[], const PetscReal[], const PetscReal[], const PetscReal[], const PetscInt[], const PetscReal[], const PetscReal[], PetscInt, const PetscReal[], const PetscReal[], PetscReal *, PetscReal[]);
+  PetscErrorCode (*save)(SgmNet, hid_t, PetscBool); /* the type's attributes and datasets (writer: this rank writes values) */
+  PetscErrorCode (*load)(SgmNet, hid_t);            /* the type's attributes (then SgmNetSetUp), before theta is read */
+  PetscErrorCode (*view)(SgmNet, PetscViewer);
+  PetscErrorCode (*destroy)(SgmNet);
+  /* point-cloud types (src/nn/cloud.c): F(u, c) of nb clouds, kept for the backward pass; and the
+     adjoint Fb carried to the parameters (ADDED to grad) */
+  PetscErrorCode (*cforward)(SgmNet, PetscInt, const PetscReal[], const PetscReal[], PetscReal[]);
+  PetscErrorCode (*cbackward)(SgmNet, PetscInt, const PetscReal[], PetscReal[]);
 };
 
 /*
@@ -57,11 +73,40 @@ struct _p_SgmNet {
   PetscBool  setupcalled, initialized;
   PetscBool  noshare; /* testing: never take the shared-time path (regression/unit/test_net.c) */
   SgmNetWork w;
+  /* point-cloud types: d = natoms * sd */
+  PetscInt natoms, sd;
+  void    *data;
 };
 
 #define SGM_NET_MAXCOLS 8192 /* columns of one pass; larger batches (and tangent losses) go in chunks */
 
 PETSC_INTERN PetscLogEvent SGM_NetForward, SGM_NetBackward;
+PETSC_INTERN PetscFunctionList SgmNetList;
+
+/* src/nn/net.c, netio.c, loss.c: the mlp type */
+PETSC_INTERN PetscErrorCode SgmNetCreate_MLP(SgmNet);
+PETSC_INTERN PetscErrorCode SgmNetSave_MLP(SgmNet, hid_t, PetscBool);
+PETSC_INTERN PetscErrorCode SgmNetLoad_MLP(SgmNet, hid_t);
+PETSC_INTERN PetscErrorCode SgmNetLoss_MLP(SgmNet, SgmLossType, PetscInt, const PetscReal[], const PetscReal[], const PetscReal[], const PetscReal[], const PetscInt[], const PetscReal[], const PetscReal[], PetscInt, const PetscReal[], const PetscReal[], PetscReal *, PetscReal[]);
+/* src/nn/netio.c: attribute helpers shared by the types */
+PETSC_INTERN PetscErrorCode SgmNetLoadIntAttr_Private(SgmNet, hid_t, const char[], const char[], PetscInt *);
+PETSC_INTERN PetscErrorCode SgmNetLoadEnumAttr_Private(SgmNet, hid_t, const char[], const char *const[], PetscEnum *);
+PETSC_INTERN PetscErrorCode SgmNetWriteVector_Private(hid_t, const char[], PetscInt, const PetscReal[], PetscBool);
+PETSC_INTERN PetscErrorCode SgmNetReadVector_Private(SgmNet, hid_t, const char[], PetscInt, PetscReal[]);
+
+/* src/nn/cloud.c: what the point-cloud types share */
+PETSC_INTERN PetscErrorCode SgmNetCloudSetFromOptions_Private(SgmNet, PetscOptionItems *);
+PETSC_INTERN PetscErrorCode SgmNetCloudSetUp_Private(SgmNet);
+PETSC_INTERN PetscErrorCode SgmNetCloudScore_Private(SgmNet, PetscInt, const PetscReal[], const PetscReal[], const PetscReal[], const PetscReal[], const PetscInt[], PetscReal[]);
+PETSC_INTERN PetscErrorCode SgmNetCloudLoss_Private(SgmNet, SgmLossType, PetscInt, const PetscReal[], const PetscReal[], const PetscReal[], const PetscReal[], const PetscInt[], const PetscReal[], const PetscReal[], PetscInt, const PetscReal[], const PetscReal[], PetscReal *, PetscReal[]);
+PETSC_INTERN PetscErrorCode SgmNetCloudSave_Private(SgmNet, hid_t, PetscBool);
+PETSC_INTERN PetscErrorCode SgmNetCloudLoad_Private(SgmNet, hid_t);
+PETSC_INTERN PetscErrorCode SgmNetCloudChunk_Private(SgmNet, PetscInt, PetscInt *);
+PETSC_INTERN PetscErrorCode SgmNetGemm_Private(const char *, const char *, PetscInt, PetscInt, PetscInt, PetscReal, const PetscReal *, PetscInt, const PetscReal *, PetscInt, PetscReal, PetscReal *, PetscInt);
+PETSC_INTERN void           SgmNetSiLU_Private(PetscInt, const PetscReal[], PetscReal[]);
+PETSC_INTERN void           SgmNetSiLUAdjoint_Private(PetscInt, const PetscReal[], PetscReal[]);
+PETSC_INTERN PetscErrorCode SgmNetCreate_EGNN(SgmNet);
+PETSC_INTERN PetscErrorCode SgmNetCreate_Distance(SgmNet);
 
 /* src/nn/mlp.c */
 PETSC_INTERN PetscErrorCode SgmNetWorkReserve(SgmNet, PetscInt, PetscInt);

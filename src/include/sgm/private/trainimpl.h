@@ -15,10 +15,12 @@ struct _p_SgmTrainer {
   SgmScore          target; /* the known score of the esm loss (options -target_...) */
   /* data, replicated on every rank after a parallel read */
   char              datafile[PETSC_MAX_PATH_LEN];
+  char              dataset[64];   /* dataset of datafile: -train_dataset, else /data, else /samples (`sgm mcmc`, `sgm sample`) */
   PetscInt          N, d, nclasses; /* nclasses: max label + 1, 0 without /labels */
   PetscReal        *data;
   PetscInt         *labels;
   PetscBool         conditional; /* train with labels (class embedding, label dropout) */
+  PetscInt          natoms;      /* point-cloud net (SgmNetGetAtoms): data centred, noise projected to zero CoM; 0 otherwise */
   /* latent diffusion on a linear (PCA) autoencoder: E(x) = U_k^T (x - mu), D(z) = U_k z + mu */
   PetscBool         latent;
   PetscInt          latentdim, datadim;          /* k and the data's d (tr->d becomes k) */

@@ -1,7 +1,8 @@
 /*
   The score of a trained network (`sgm train`): -score_type mlp -score_file model.h5.
   The file's /model group (EMA weights; /model_raw with -mlp_weights raw) is loaded by SgmNetLoad on
-  every rank.  The network was trained for one forward SDE: the file's /train/sde_check table
+  every rank, whatever its network type (attribute net_type: mlp, egnn, distance).  A point-cloud net
+  makes the score a zero-CoM one (SgmScoreSetZeroCoM), so the samplers project.  The network was trained for one forward SDE: the file's /train/sde_check table
   (t, alpha(t), sigma(t)) must match the SDE this score is diffused by, else sampling would use the
   network at noise levels it was not trained for.  Class-conditional networks give guidance its
   conditional score (ops->conditional: the same network with label y; the unconditional score uses
@@ -29,6 +30,9 @@ typedef struct {
   PetscInt      D;            /* data dimension, 0 if not latent */
   PetscReal    *lmean, *lbasis; /* mu [D], U_k [D,k] row-major */
 } SgmScore_MLP;
+
+static PetscErrorCode SgmScoreJacobianVector_MLP(SgmScore, PetscReal, PetscInt, const PetscScalar *, const PetscScalar *, PetscScalar *);
+static PetscErrorCode SgmScoreDivergence_MLP(SgmScore, PetscReal, PetscInt, const PetscScalar *, PetscReal *);
 
 static PetscErrorCode SgmScoreSetFromOptions_MLP(SgmScore score, PetscOptionItems *PetscOptionsObject)
 {
@@ -134,6 +138,19 @@ static PetscErrorCode SgmScoreSetUp_MLP(SgmScore score)
   }
   PetscCall(SgmNetGetDimension(ml->net, &score->dim));
   score->datadim = ml->D;
+  {
+    PetscInt natoms;
+    PetscCall(SgmNetGetAtoms(ml->net, &natoms, NULL));
+    if (natoms > 0) { /* a point-cloud net (egnn, distance): samplers work in the zero-CoM subspace; JVPs and
+                         divergences by central differences of the score (the interface's fallback) */
+      PetscCall(SgmScoreSetZeroCoM(score, natoms));
+      score->ops->jvp        = NULL;
+      score->ops->divergence = NULL;
+    } else {
+      score->ops->jvp        = SgmScoreJacobianVector_MLP;
+      score->ops->divergence = SgmScoreDivergence_MLP;
+    }
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
