@@ -115,7 +115,7 @@ static void Shift(PetscInt Pa, PetscReal *a, PetscReal *b, PetscInt off, PetscIn
 
 static PetscErrorCode GradientError(Fn *f, PetscInt seg, PetscReal *err)
 {
-  PetscInt        P, Pa;
+  PetscInt        P = 0, Pa = 0;
   PetscReal      *a, *b, *g, *u, L, gtot = 0;
   const PetscReal h[2] = {FDH, FDH / 2};
 
