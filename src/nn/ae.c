@@ -62,6 +62,13 @@ PetscErrorCode SgmCloudAESetUp(SgmCloudAE ae, PetscInt d)
 
   PetscFunctionBegin;
   if (ae->setupcalled) PetscFunctionReturn(PETSC_SUCCESS);
+  for (int i = 0; i < 2; i++) {
+    SgmNet    net = i ? ae->dec : ae->enc;
+    PetscBool egnn;
+    PetscCall(PetscObjectTypeCompare((PetscObject)net, SGMNETEGNN, &egnn));
+    PetscCheck(egnn, ae->comm, PETSC_ERR_USER_INPUT, "The GeoLDM autoencoder is made of egnn networks: remove -ae_net_type %s", ((PetscObject)net)->type_name);
+    PetscCheck(!net->kin && !net->kout, ae->comm, PETSC_ERR_USER_INPUT, "-ae_net_egnn_features does not apply to the autoencoder: its latent features are -ae_latent_features");
+  }
   PetscCall(SgmNetGetAtoms(ae->enc, &n, NULL));
   PetscCheck(n >= 2, ae->comm, PETSC_ERR_USER_INPUT, "The autoencoder needs the number of atoms of a cloud: give -ae_net_atoms n (e.g. 4 for DW4)");
   PetscCheck(d % n == 0, ae->comm, PETSC_ERR_USER_INPUT, "-ae_net_atoms %" PetscInt_FMT " does not divide the data dimension %" PetscInt_FMT, n, d);
