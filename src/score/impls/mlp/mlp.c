@@ -30,7 +30,7 @@ typedef struct {
   PetscInt      nwork;
   PetscReal    *tt, *al, *si, *sw;
   PetscInt     *lab;
-  /* latent model (-latent pca in training): D(z) = U_k z + mu */
+  /* latent model: -latent pca in training, D(z) = U_k z + mu; -latent egnn_ae, D = the egnn decoder dec */
   PetscInt      D;            /* data dimension, 0 if not latent */
   PetscReal    *lmean, *lbasis; /* mu [D], U_k [D,k] row-major */
   SgmNet        dec;            /* GeoLDM (-latent egnn_ae): the autoencoder's decoder, else NULL */
