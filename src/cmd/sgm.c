@@ -9,6 +9,7 @@ static const char help[] = "sgm: score-based generative models on MPI, PETSc and
                            "  sample   draw samples by integrating the reverse SDE or the probability-flow ODE\n"
                            "  nll      negative log-likelihood of data through the probability-flow ODE\n"
                            "  train    train a score network (MLP) on an HDF5 dataset; sample from it with -score_type mlp\n"
+                           "  train-ae train the GeoLDM equivariant autoencoder of point clouds (stage 1; doc/geometric.md)\n"
                            "  train-field  train a convolutional score network on fields; sample from it with -score_type convnet\n"
                            "  score    evaluate a score model at given points and times\n"
                            "  eval     compare samples with a reference set or density: moments, Frechet, sliced W2, MMD, energy, NLL\n"
@@ -38,6 +39,7 @@ static const SgmCommand commands[] = {
   {"nll",     SgmCommandNLL    },
   {"train",   SgmCommandTrain  },
   {"train-field", SgmCommandTrainField},
+  {"train-ae", SgmCommandTrainAE},
   {"score",   SgmCommandScore  },
   {"eval",    SgmCommandEval   },
   {"mcmc",    SgmCommandMCMC   },
@@ -66,7 +68,7 @@ static PetscErrorCode SgmMain(const char *cmd)
       PetscFunctionReturn(PETSC_SUCCESS);
     }
   }
-  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "Unknown command '%s': the commands are sample, nll, train, train-field, score, eval, mcmc, data and version", cmd);
+  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "Unknown command '%s': the commands are sample, nll, train, train-ae, train-field, score, eval, mcmc, data and version", cmd);
 }
 
 /* Errors inside PetscInitialize() come from the options: an -options_file that cannot be read (on

@@ -23,6 +23,24 @@ PetscErrorCode SgmGeomRemoveCoM(PetscInt nb, PetscInt n, PetscInt dim, PetscScal
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The same for clouds whose atoms carry stride >= dim channels: the first dim of each atom are its
+   coordinates and are centred, the other stride - dim are invariant features (GeoLDM's z_h) and are
+   left alone.  stride == dim is SgmGeomRemoveCoM. */
+PetscErrorCode SgmGeomRemoveCoMStrided(PetscInt nb, PetscInt n, PetscInt stride, PetscInt dim, PetscScalar x[])
+{
+  PetscFunctionBegin;
+  PetscCheck(n > 0 && dim > 0 && dim <= 16 && stride >= dim, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "A point cloud needs n > 0 points in 1..16 dimensions and stride >= dim; got n = %" PetscInt_FMT ", dim = %" PetscInt_FMT ", stride = %" PetscInt_FMT, n, dim, stride);
+  for (PetscInt b = 0; b < nb; b++) {
+    PetscScalar *xb = x + b * n * stride, m[16] = {0};
+    for (PetscInt i = 0; i < n; i++)
+      for (PetscInt c = 0; c < dim; c++) m[c] += xb[i * stride + c];
+    for (PetscInt c = 0; c < dim; c++) m[c] /= n;
+    for (PetscInt i = 0; i < n; i++)
+      for (PetscInt c = 0; c < dim; c++) xb[i * stride + c] -= m[c];
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 /*
   log N_X(x; 0, sigma^2): the isotropic Gaussian on the subspace X, a density with respect to the
   (n-1) dim dimensional Lebesgue measure of X (EDM eq. 4 with its footnote):

@@ -14,6 +14,8 @@
 
 /* ---- zero centre of mass (src/geometric/com.c) ---- */
 PETSC_EXTERN PetscErrorCode SgmGeomRemoveCoM(PetscInt, PetscInt, PetscInt, PetscScalar[]);
+/* atoms of stride channels of which the first dim are coordinates (centred), the rest invariant features */
+PETSC_EXTERN PetscErrorCode SgmGeomRemoveCoMStrided(PetscInt, PetscInt, PetscInt, PetscInt, PetscScalar[]);
 PETSC_EXTERN PetscErrorCode SgmGeomZeroCoMGaussianLogDensity(PetscInt, PetscInt, PetscReal, const PetscScalar[], PetscReal *);
 
 /* ---- wrapped normal on the unit torus (src/geometric/wrapped.c) ---- */

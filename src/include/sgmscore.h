@@ -31,6 +31,8 @@ PETSC_EXTERN PetscErrorCode SgmScoreGetField(SgmScore, SgmField *);
    (0: not a point cloud); see doc/geometric.md */
 PETSC_EXTERN PetscErrorCode SgmScoreSetZeroCoM(SgmScore, PetscInt);
 PETSC_EXTERN PetscErrorCode SgmScoreGetZeroCoM(SgmScore, PetscInt *, PetscInt *);
+PETSC_EXTERN PetscErrorCode SgmScoreSetZeroCoMFeatures(SgmScore, PetscInt);
+PETSC_EXTERN PetscErrorCode SgmScoreGetZeroCoMFeatures(SgmScore, PetscInt *);
 PETSC_EXTERN PetscErrorCode SgmScoreApply(SgmScore, PetscReal, const SgmBatch *, Vec, Vec);
 PETSC_EXTERN PetscErrorCode SgmScoreApplyArray(SgmScore, PetscReal, PetscInt, const PetscScalar[], PetscScalar[]);
 PETSC_EXTERN PetscErrorCode SgmScoreLogDensity(SgmScore, PetscReal, PetscInt, const PetscScalar[], PetscReal[]);

@@ -70,6 +70,7 @@ typedef enum {
   SGM_STREAM_EVAL        = 9, /* sgm eval: directions of the sliced Wasserstein distance (index: direction) */
   SGM_STREAM_MCMC        = 10, /* sgm mcmc: initial state (step 0) and proposals (index: chain) */
   SGM_STREAM_MCMC_ACCEPT = 11, /* sgm mcmc: Metropolis acceptance uniforms (index: chain) */
+  SGM_STREAM_AE_NOISE    = 12, /* sgm train-ae: latent noise of q(z|x) (step: training step, index: batch position) */
   SGM_STREAM_NET_INIT    = 7  /* initial network weights (step 0) and Fourier frequencies (step 1) */
 } SgmStream;
 

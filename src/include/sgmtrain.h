@@ -18,7 +18,8 @@ PETSC_EXTERN PetscClassId SGM_TRAINER_CLASSID;
 
 typedef enum {
   SGM_LATENT_NONE,
-  SGM_LATENT_PCA
+  SGM_LATENT_PCA,
+  SGM_LATENT_EGNN_AE
 } SgmLatentType;
 PETSC_EXTERN const char *const SgmLatentTypes[];
 

@@ -75,6 +75,11 @@ PetscErrorCode SgmNetCloudSetUp_Private(SgmNet net)
   PetscCheck(net->d % net->natoms == 0, comm, PETSC_ERR_USER_INPUT, "-net_atoms %" PetscInt_FMT " does not divide the data dimension %" PetscInt_FMT " (a sample is natoms x space dimension)", net->natoms, net->d);
   net->sd = net->d / net->natoms;
   PetscCheck(net->sd <= 16, comm, PETSC_ERR_USER_INPUT, "Point clouds of space dimension %" PetscInt_FMT " (= %" PetscInt_FMT "/%" PetscInt_FMT "): at most 16 dimensions", net->sd, net->d, net->natoms);
+  {
+    PetscBool egnn;
+    PetscCall(PetscObjectTypeCompare((PetscObject)net, SGMNETEGNN, &egnn));
+    PetscCheck(egnn || (!net->kin && !net->kout), comm, PETSC_ERR_USER_INPUT, "Invariant feature channels (-net_egnn_features) are for -net_type egnn, not %s", ((PetscObject)net)->type_name);
+  }
   PetscCheck(net->nclasses == 0, comm, PETSC_ERR_USER_INPUT, "The %s network is unconditional: class labels (-net_classes, -train_conditional) are for -net_type mlp", ((PetscObject)net)->type_name);
   PetscFunctionReturn(PETSC_SUCCESS);
 }

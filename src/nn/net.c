@@ -205,6 +205,26 @@ PetscErrorCode SgmNetGetAtoms(SgmNet net, PetscInt *natoms, PetscInt *sd)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+PetscErrorCode SgmNetSetCloudFeatures(SgmNet net, PetscInt kin, PetscInt kout)
+{
+  PetscFunctionBegin;
+  PetscValidHeaderSpecific(net, SGM_NET_CLASSID, 1);
+  PetscCheck(kin >= 0 && kout >= 0, PetscObjectComm((PetscObject)net), PETSC_ERR_USER_INPUT, "The numbers of invariant feature channels must be >= 0; got %" PetscInt_FMT " and %" PetscInt_FMT, kin, kout);
+  PetscCheck(!net->setupcalled || (kin == net->kin && kout == net->kout), PetscObjectComm((PetscObject)net), PETSC_ERR_ORDER, "Set the feature channels of a network before its set-up");
+  net->kin  = kin;
+  net->kout = kout;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmNetGetCloudFeatures(SgmNet net, PetscInt *kin, PetscInt *kout)
+{
+  PetscFunctionBegin;
+  PetscValidHeaderSpecific(net, SGM_NET_CLASSID, 1);
+  if (kin) *kin = net->kin;
+  if (kout) *kout = net->kout;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode SgmNetSetUp(SgmNet net)
 {
   MPI_Comm comm;

@@ -210,6 +210,11 @@ PetscErrorCode SgmNLLSetUp(SgmNLL nll, PetscInt N)
   PetscCall(SgmScoreGetDimension(score, &d));
   PetscCall(SgmSDEGetInterval(score->sde, &eps, &T));
   PetscCall(SgmScoreGetZeroCoM(score, &nll->na, &nll->sd));
+  {
+    PetscInt nf;
+    PetscCall(SgmScoreGetZeroCoMFeatures(score, &nf));
+    PetscCheck(!nf, PetscObjectComm((PetscObject)nll), PETSC_ERR_USER_INPUT, "The NLL of a latent model with invariant feature channels (GeoLDM, -latent egnn_ae) is not available: its density lives on coordinates and features of different dimension counts");
+  }
   nll->D = nll->na ? (nll->na - 1) * nll->sd : d;
   PetscCheck(!nll->na || !nll->modelprior, comm, PETSC_ERR_USER_INPUT, "-nll_model_prior is not available for zero-CoM point clouds (-score_zero_com_atoms): the score's closed-form density is on R^d, not on the zero-CoM subspace; remove -nll_model_prior");
   PetscCheck(!nll->na || nll->dequant == SGM_NLL_DEQUANTIZATION_NONE, comm, PETSC_ERR_USER_INPUT, "-nll_dequantization uniform is not available for zero-CoM point clouds (-score_zero_com_atoms): their coordinates are continuous");

@@ -13,7 +13,8 @@
   type but em's chunked loop and adaptive's Brownian tree, which call SgmSamplerZeroCoMArray_Private
   on their own buffers), the shared post-step and SgmSamplerSolve.  Each cloud is one row of the batch and is
   projected by SgmGeomRemoveCoM (plain loops, the mean summed in atom order), so the samples stay
-  bitwise the same on any number of ranks.  P x_i = x_i - (1/n) sum_j x_j.
+  bitwise the same on any number of ranks.  P x_i = x_i - (1/n) sum_j x_j.  Invariant feature
+  channels of the atoms (GeoLDM latents z_h, score->zcom_feat) are not projected.
 */
 #include <sgm/private/samplerimpl.h>
 #include <sgm/private/scoreimpl.h>
@@ -26,7 +27,7 @@ PetscErrorCode SgmSamplerZeroCoMArray_Private(SgmSampler sampler, PetscInt m, Pe
 
   PetscFunctionBegin;
   if (!na || m <= 0) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(SgmGeomRemoveCoM(m, na, sampler->batch.d / na, x));
+  PetscCall(SgmGeomRemoveCoMStrided(m, na, sampler->batch.d / na, sampler->batch.d / na - sampler->score->zcom_feat, x));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -127,6 +127,7 @@ PetscErrorCode SgmScoreSetUp(SgmScore score)
   PetscCheck(!score->field || score->guidance == SGM_GUIDANCE_NONE, PetscObjectComm((PetscObject)score), PETSC_ERR_USER_INPUT, "Guidance (-guidance) is not available for field samples (score type %s): remove -guidance", ((PetscObject)score)->type_name);
   PetscCheck(!score->zcom_atoms || (score->zcom_atoms >= 2 && score->dim % score->zcom_atoms == 0), PetscObjectComm((PetscObject)score), PETSC_ERR_USER_INPUT, "-score_zero_com_atoms %" PetscInt_FMT " must be at least 2 and divide the sample dimension %" PetscInt_FMT, score->zcom_atoms, score->dim);
   PetscCheck(!score->zcom_atoms || score->dim / score->zcom_atoms <= 16, PetscObjectComm((PetscObject)score), PETSC_ERR_USER_INPUT, "-score_zero_com_atoms %" PetscInt_FMT " gives %" PetscInt_FMT " coordinates per atom (dimension %" PetscInt_FMT "); point clouds have at most 16", score->zcom_atoms, score->dim / score->zcom_atoms, score->dim);
+  PetscCheck(!score->zcom_atoms || score->zcom_feat < score->dim / score->zcom_atoms, PetscObjectComm((PetscObject)score), PETSC_ERR_PLIB, "%" PetscInt_FMT " feature channels of %" PetscInt_FMT " per atom leave no coordinates", score->zcom_feat, score->dim / score->zcom_atoms);
   PetscCheck(!score->zcom_atoms || !score->field, PetscObjectComm((PetscObject)score), PETSC_ERR_USER_INPUT, "-score_zero_com_atoms is for point clouds, not field samples (score type %s)", ((PetscObject)score)->type_name);
   PetscCall(SgmScoreGuidanceSetUp_Private(score));
   score->setupcalled = PETSC_TRUE;
@@ -140,6 +141,25 @@ PetscErrorCode SgmScoreSetZeroCoM(SgmScore score, PetscInt natoms)
   PetscValidHeaderSpecific(score, SGM_SCORE_CLASSID, 1);
   PetscCheck(natoms >= 0, PetscObjectComm((PetscObject)score), PETSC_ERR_ARG_OUTOFRANGE, "The number of atoms must be >= 0; got %" PetscInt_FMT, natoms);
   score->zcom_atoms = natoms;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Of an atom's channels the last nfeat are invariant features, left out of the projection (GeoLDM
+   latents z_h; set by the mlp score type from its network); call before set-up. */
+PetscErrorCode SgmScoreSetZeroCoMFeatures(SgmScore score, PetscInt nfeat)
+{
+  PetscFunctionBegin;
+  PetscValidHeaderSpecific(score, SGM_SCORE_CLASSID, 1);
+  PetscCheck(nfeat >= 0, PetscObjectComm((PetscObject)score), PETSC_ERR_ARG_OUTOFRANGE, "The number of feature channels must be >= 0; got %" PetscInt_FMT, nfeat);
+  score->zcom_feat = nfeat;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmScoreGetZeroCoMFeatures(SgmScore score, PetscInt *nfeat)
+{
+  PetscFunctionBegin;
+  PetscCall(SgmScoreSetUp(score));
+  *nfeat = score->zcom_atoms ? score->zcom_feat : 0;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 

@@ -13,7 +13,7 @@
 
 PetscClassId       SGM_TRAINER_CLASSID;
 static PetscLogEvent SGM_TrainGrad, SGM_TrainAllreduce, SGM_TrainUpdate;
-const char *const  SgmLatentTypes[]     = {"none", "pca", "SgmLatentType", "SGM_LATENT_", NULL};
+const char *const  SgmLatentTypes[]     = {"none", "pca", "egnn_ae", "SgmLatentType", "SGM_LATENT_", NULL};
 const char *const  SgmTrainWeightings[] = {"default", "none", "sigma2", "likelihood", "SgmTrainWeighting", "SGM_TRAIN_WEIGHT_", NULL};
 
 static PetscErrorCode SgmTrainerInitializePackage(void)
@@ -79,9 +79,13 @@ PetscErrorCode SgmTrainerSetFromOptions(SgmTrainer tr)
   PetscCall(PetscOptionsInt("-train_ssm_probes", "Projection vectors per sample of the sliced losses", "", tr->nprobe, &tr->nprobe, NULL));
   PetscCall(PetscOptionsBool("-train_ssm_gaussian", "Gaussian projection vectors for ssm (default: Rademacher)", "", tr->gaussprobe, &tr->gaussprobe, NULL));
   {
-    SgmLatentType lt = tr->latent ? SGM_LATENT_PCA : SGM_LATENT_NONE;
-    PetscCall(PetscOptionsEnum("-latent", "Latent diffusion: none, or pca (train on z = U_k^T (x - mu), the top -latent_dim principal components; samples are decoded)", "", SgmLatentTypes, (PetscEnum)lt, (PetscEnum *)&lt, NULL));
+    SgmLatentType lt = tr->latent ? SGM_LATENT_PCA : (tr->aefile[0] ? SGM_LATENT_EGNN_AE : SGM_LATENT_NONE);
+    PetscBool     set;
+    PetscCall(PetscOptionsEnum("-latent", "Latent diffusion: none, pca (train on z = U_k^T (x - mu), the top -latent_dim principal components), or egnn_ae (GeoLDM: point clouds encoded by the autoencoder of -latent_ae_file); samples are decoded", "", SgmLatentTypes, (PetscEnum)lt, (PetscEnum *)&lt, NULL));
     tr->latent = lt == SGM_LATENT_PCA ? PETSC_TRUE : PETSC_FALSE;
+    PetscCall(PetscOptionsString("-latent_ae_file", "-latent egnn_ae: HDF5 file of `sgm train-ae` whose /ae encodes the clouds (its decoder is copied into the model file)", "", tr->aefile, tr->aefile, sizeof(tr->aefile), &set));
+    PetscCheck(lt != SGM_LATENT_EGNN_AE || tr->aefile[0], PetscObjectComm((PetscObject)tr), PETSC_ERR_USER_INPUT, "-latent egnn_ae needs the autoencoder: give -latent_ae_file ae.h5 (written by `sgm train-ae`)");
+    PetscCheck(lt == SGM_LATENT_EGNN_AE || !tr->aefile[0], PetscObjectComm((PetscObject)tr), PETSC_ERR_USER_INPUT, "-latent_ae_file is for -latent egnn_ae");
   }
   PetscCall(PetscOptionsInt("-latent_dim", "Dimension k of the latent space of -latent pca", "", tr->latentdim, &tr->latentdim, NULL));
   PetscCall(PetscOptionsBool("-train_conditional", "Class-conditional training on /labels (class embedding with label dropout)", "", tr->conditional, &tr->conditional, NULL));
@@ -253,6 +257,53 @@ static PetscErrorCode SgmTrainerEncodePCA(SgmTrainer tr)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/*
+  GeoLDM stage 2 (doc/geometric.md): the centred clouds x [n sx] are replaced by the means of the
+  autoencoder's q(z|x), z = (z_x, z_h) [n (sx + k)] per cloud (z_x zero-CoM, k invariant features per
+  atom; GeoLDM's latent diffusion trains on samples of q, the mean is our choice: the diffusion then
+  models the encoder's image, and sigma_0 of stage 1 taught the decoder to tolerate latent noise).
+  The score network gets -net_atoms n and k feature channels.  Every rank encodes the whole set (it
+  holds it), so the latent data are identical on every rank.
+*/
+static PetscErrorCode SgmTrainerEncodeAE(SgmTrainer tr)
+{
+  MPI_Comm   comm = PetscObjectComm((PetscObject)tr);
+  PetscInt   n, sx, k, na;
+  PetscReal *z, *xr, se = 0;
+  hid_t      file, g;
+  PetscBool  egnn;
+
+  PetscFunctionBegin;
+  PetscCall(PetscObjectTypeCompare((PetscObject)tr->net, SGMNETEGNN, &egnn));
+  PetscCheck(egnn, comm, PETSC_ERR_USER_INPUT, "-latent egnn_ae diffuses point clouds with invariant feature channels: use -net_type egnn");
+  PetscCall(SgmCloudAECreate(comm, &tr->ae));
+  PetscCall(SgmH5OpenParallel(comm, tr->aefile, &file));
+  PetscCheck(H5Lexists(file, "ae", H5P_DEFAULT) > 0, comm, PETSC_ERR_USER_INPUT, "'%s' has no group /ae: it is not an autoencoder file of `sgm train-ae`", tr->aefile);
+  PetscCallHDF5(g = H5Gopen2(file, "ae", H5P_DEFAULT));
+  PetscCall(SgmCloudAELoad(tr->ae, g));
+  PetscCallHDF5(H5Gclose(g));
+  PetscCallHDF5(H5Fclose(file));
+  PetscCall(SgmCloudAEGetSizes(tr->ae, &n, &sx, &k));
+  PetscCheck(n * sx == tr->d, comm, PETSC_ERR_USER_INPUT, "The autoencoder of '%s' is for clouds of %" PetscInt_FMT " atoms in %" PetscInt_FMT "-D (dimension %" PetscInt_FMT ") but /%s of '%s' has dimension %" PetscInt_FMT, tr->aefile, n, sx, n * sx, tr->dataset, tr->datafile, tr->d);
+  PetscCall(SgmNetGetAtoms(tr->net, &na, NULL));
+  PetscCheck(!na || na == n, comm, PETSC_ERR_USER_INPUT, "-net_atoms %" PetscInt_FMT " differs from the %" PetscInt_FMT " atoms of the autoencoder of '%s' (leave -net_atoms out)", na, n, tr->aefile);
+  PetscCall(SgmNetSetAtoms(tr->net, n));
+  PetscCall(SgmNetSetCloudFeatures(tr->net, k, k));
+  PetscCall(SgmGeomRemoveCoM(tr->N, n, sx, tr->data));
+  PetscCall(PetscMalloc1(tr->N * n * (sx + k), &z));
+  PetscCall(PetscMalloc1(tr->N * tr->d, &xr));
+  PetscCall(SgmCloudAEEncode(tr->ae, tr->N, tr->data, z));
+  PetscCall(SgmCloudAEDecode(tr->ae, tr->N, z, xr));
+  for (PetscInt q = 0; q < tr->N * tr->d; q++) se += (xr[q] - tr->data[q]) * (xr[q] - tr->data[q]);
+  tr->aermse = PetscSqrtReal(se / (tr->N * tr->d));
+  PetscCall(PetscFree(tr->data));
+  PetscCall(PetscFree(xr));
+  tr->data  = z;
+  tr->d     = n * (sx + k);
+  tr->nfeat = k;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode SgmTrainerSetUp(SgmTrainer tr)
 {
   MPI_Comm  comm = PetscObjectComm((PetscObject)tr);
@@ -277,6 +328,7 @@ PetscErrorCode SgmTrainerSetUp(SgmTrainer tr)
   PetscCheck(tr->teps > 0 && tr->teps < T, comm, PETSC_ERR_USER_INPUT, "-train_t_eps must lie in (0, T = %g); got %g (sigma(0) = 0 makes the losses singular)", (double)T, (double)tr->teps);
   PetscCall(SgmTrainerLoadData(tr));
   tr->datadim = tr->d;
+  if (tr->aefile[0]) PetscCall(SgmTrainerEncodeAE(tr));
   PetscCall(SgmNetGetAtoms(tr->net, &tr->natoms, NULL));
   if (tr->natoms > 0) { /* EDM: diffusion in the zero centre-of-mass subspace (x_0 centred, noise projected) */
     SgmNetType nt;
@@ -285,7 +337,7 @@ PetscErrorCode SgmTrainerSetUp(SgmTrainer tr)
     PetscCheck(tr->loss == SGM_LOSS_SIMPLE || tr->loss == SGM_LOSS_DSM, comm, PETSC_ERR_USER_INPUT, "-train_loss %s is not available for the %s network: use simple or dsm", SgmLossTypes[tr->loss], nt);
     PetscCheck(!tr->latent, comm, PETSC_ERR_USER_INPUT, "-latent pca is not available for the %s network (its latent space would not be a point cloud)", nt);
     PetscCheck(!tr->conditional, comm, PETSC_ERR_USER_INPUT, "-train_conditional is not available for the %s network: it is unconditional", nt);
-    PetscCall(SgmGeomRemoveCoM(tr->N, tr->natoms, tr->d / tr->natoms, tr->data));
+    PetscCall(SgmGeomRemoveCoMStrided(tr->N, tr->natoms, tr->d / tr->natoms, tr->d / tr->natoms - tr->nfeat, tr->data));
   }
   if (tr->latent) PetscCall(SgmTrainerEncodePCA(tr));
   if (tr->conditional) {
@@ -338,7 +390,7 @@ static PetscErrorCode SgmTrainerDrawBatch(SgmTrainer tr, PetscInt k)
   PetscCall(SgmRandomNormalBatch((uint64_t)tr->seed, SGM_STREAM_TRAIN_NOISE, k, &tr->batch, tr->eps));
   /* point clouds: eps <- P eps, so x_t = alpha x_0 + sigma P eps stays in the zero-CoM subspace and
      the simple/dsm targets are the projected noise (EDM sec. 3.2) */
-  if (tr->natoms > 0) PetscCall(SgmGeomRemoveCoM(n, tr->natoms, d / tr->natoms, tr->eps));
+  if (tr->natoms > 0) PetscCall(SgmGeomRemoveCoMStrided(n, tr->natoms, d / tr->natoms, d / tr->natoms - tr->nfeat, tr->eps)); /* GeoLDM: z_h noise not projected */
   for (PetscInt i = 0; i < n; i++) {
     const PetscInt pos = tr->batch.rstart + i;
     PetscReal      u[3], a, s, f, g;
@@ -550,7 +602,8 @@ PetscErrorCode SgmTrainerView(SgmTrainer tr, PetscViewer viewer)
   PetscCall(PetscObjectPrintClassNamePrefixType((PetscObject)tr, viewer));
   PetscCall(PetscViewerASCIIPushTab(viewer));
   PetscCall(PetscViewerASCIIPrintf(viewer, "data %s: %" PetscInt_FMT " points of dimension %" PetscInt_FMT "%s\n", tr->datafile, tr->N, tr->d, tr->conditional ? ", class-conditional" : ""));
-  if (tr->natoms > 0) PetscCall(PetscViewerASCIIPrintf(viewer, "point clouds of %" PetscInt_FMT " atoms in %" PetscInt_FMT " dimensions: data centred, noise projected to the zero centre-of-mass subspace\n", tr->natoms, tr->d / tr->natoms));
+  if (tr->natoms > 0) PetscCall(PetscViewerASCIIPrintf(viewer, "point clouds of %" PetscInt_FMT " atoms in %" PetscInt_FMT " dimensions%s: data centred, noise projected to the zero centre-of-mass subspace\n", tr->natoms, tr->d / tr->natoms - tr->nfeat, tr->nfeat ? " (plus invariant feature channels, not projected)" : ""));
+  if (tr->ae) PetscCall(PetscViewerASCIIPrintf(viewer, "GeoLDM latent diffusion: clouds encoded by the autoencoder of %s (%" PetscInt_FMT " invariant features per atom), reconstruction RMSE %g\n", tr->aefile, tr->nfeat, (double)tr->aermse));
   if (tr->latent) PetscCall(PetscViewerASCIIPrintf(viewer, "latent diffusion on PCA: %" PetscInt_FMT " of %" PetscInt_FMT " components, reconstruction error %g (discarded eigenvalue mass %g)\n", tr->latentdim, tr->datadim, (double)tr->lrecon, (double)tr->ldiscard));
   PetscCall(PetscViewerASCIIPrintf(viewer, "loss %s, weighting %s, t ~ U(%g, T)\n", SgmLossTypes[tr->loss], SgmTrainWeightings[tr->weighting], (double)tr->teps));
   PetscCall(PetscViewerASCIIPrintf(viewer, "Adam lr %g (warm-up %" PetscInt_FMT "), betas %g %g, clip %g, EMA %g; %" PetscInt_FMT " steps of global batch %" PetscInt_FMT "\n", (double)tr->lr, tr->warmup, (double)tr->beta1, (double)tr->beta2, (double)tr->clip, (double)tr->emadecay, tr->steps, tr->B));
@@ -574,6 +627,7 @@ PetscErrorCode SgmTrainerDestroy(SgmTrainer *tr)
   PetscCall(SgmNetDestroy(&t->net));
   PetscCall(SgmSDEDestroy(&t->sde));
   PetscCall(SgmScoreDestroy(&t->target));
+  PetscCall(SgmCloudAEDestroy(&t->ae));
   PetscCall(PetscFree(t->data));
   PetscCall(PetscFree(t->labels));
   PetscCall(PetscFree3(t->lmean, t->lbasis, t->leig));

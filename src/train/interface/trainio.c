@@ -69,8 +69,9 @@ static PetscErrorCode WriteTrainAttributes(SgmTrainer tr, hid_t loc)
   PetscCall(SgmH5AttrInt(loc, "data_points", tr->N));
   PetscCall(SgmH5AttrInt(loc, "data_dim", tr->d));
   PetscCall(SgmH5AttrInt(loc, "data_classes", tr->nclasses));
-  PetscCall(SgmH5AttrString(loc, "latent", tr->latent ? "pca" : "none"));
-  PetscCall(SgmH5AttrInt(loc, "latent_dim", tr->latent ? tr->latentdim : 0));
+  PetscCall(SgmH5AttrString(loc, "latent", tr->latent ? "pca" : (tr->ae ? "egnn_ae" : "none")));
+  PetscCall(SgmH5AttrInt(loc, "latent_dim", tr->latent ? tr->latentdim : (tr->ae ? tr->d : 0)));
+  if (tr->ae) PetscCall(SgmH5AttrString(loc, "latent_ae_file", tr->aefile));
   if (tr->natoms > 0) PetscCall(SgmH5AttrInt(loc, "train_zero_com_atoms", tr->natoms));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -125,6 +126,28 @@ PetscErrorCode SgmTrainerWriteModel(SgmTrainer tr, hid_t file)
     PetscCall(SgmH5AttrInt(g, "data_dim", tr->datadim));
     PetscCall(SgmH5AttrReal(g, "reconstruction_error", tr->lrecon));
     PetscCall(SgmH5AttrReal(g, "discarded_eigenvalue_mass", tr->ldiscard));
+    PetscCallHDF5(H5Gclose(g));
+  }
+  if (tr->ae) { /* GeoLDM: the decoder, so that sampling needs only this file */
+    SgmNet dec;
+    hid_t  gd;
+    PetscReal sigma0, klw;
+    PetscInt  k;
+    PetscCallHDF5(g = H5Gcreate2(file, "latent", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    PetscCall(SgmH5AttrString(g, "latent_type", "egnn_ae"));
+    PetscCall(SgmH5AttrInt(g, "latent_dim", tr->d));
+    PetscCall(SgmH5AttrInt(g, "data_dim", tr->datadim));
+    PetscCall(SgmCloudAEGetSizes(tr->ae, NULL, NULL, &k));
+    PetscCall(SgmCloudAEGetRegularization(tr->ae, &sigma0, &klw));
+    PetscCall(SgmH5AttrInt(g, "ae_latent_features", k));
+    PetscCall(SgmH5AttrReal(g, "ae_latent_sigma", sigma0));
+    PetscCall(SgmH5AttrReal(g, "ae_kl_weight", klw));
+    PetscCall(SgmH5AttrString(g, "ae_file", tr->aefile));
+    PetscCall(SgmH5AttrReal(g, "reconstruction_rmse", tr->aermse));
+    PetscCall(SgmCloudAEGetDecoder(tr->ae, &dec));
+    PetscCallHDF5(gd = H5Gcreate2(g, "decoder", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    PetscCall(SgmNetSave(dec, gd));
+    PetscCallHDF5(H5Gclose(gd));
     PetscCallHDF5(H5Gclose(g));
   }
   PetscCall(SgmSDEWriteAttributes(tr->sde, file));

@@ -73,8 +73,9 @@ struct _p_SgmNet {
   PetscBool  setupcalled, initialized;
   PetscBool  noshare; /* testing: never take the shared-time path (regression/unit/test_net.c) */
   SgmNetWork w;
-  /* point-cloud types: d = natoms * sd */
-  PetscInt natoms, sd;
+  /* point-cloud types: d = natoms * sd; egnn: the last kin of an atom's sd input channels and the
+     last kout of its output channels are invariant features (GeoLDM latents), the rest coordinates */
+  PetscInt natoms, sd, kin, kout;
   void    *data;
 };
 
@@ -106,6 +107,10 @@ PETSC_INTERN PetscErrorCode SgmNetGemm_Private(const char *, const char *, Petsc
 PETSC_INTERN void           SgmNetSiLU_Private(PetscInt, const PetscReal[], PetscReal[]);
 PETSC_INTERN void           SgmNetSiLUAdjoint_Private(PetscInt, const PetscReal[], PetscReal[]);
 PETSC_INTERN PetscErrorCode SgmNetCreate_EGNN(SgmNet);
+/* src/nn/impls/egnn/egnn.c: the map without a time input (c = 0) and its adjoint to the input, for the
+   encoder and decoder of the GeoLDM autoencoder (src/nn/ae.c) */
+PETSC_INTERN PetscErrorCode SgmNetEGNNApply_Private(SgmNet, PetscInt, const PetscReal[], PetscReal[]);
+PETSC_INTERN PetscErrorCode SgmNetEGNNAdjoint_Private(SgmNet, PetscInt, const PetscReal[], PetscReal[], PetscReal[]);
 PETSC_INTERN PetscErrorCode SgmNetCreate_Distance(SgmNet);
 
 /* src/nn/mlp.c */

@@ -57,6 +57,7 @@ struct _p_SgmScore {
   PetscBool  setupcalled;
   PetscInt   datadim; /* dimension of the decoded samples (latent models); 0: dim */
   PetscBool  collective; /* apply is collective: every rank calls it once per batch (gaussian_dense) */
+  PetscInt   zcom_feat;  /* of an atom's dim/zcom_atoms channels, the last zcom_feat are invariant features, not projected (GeoLDM) */
   PetscInt   zcom_atoms; /* > 0: a sample is a point cloud of zcom_atoms atoms in dim/zcom_atoms space
                             dimensions, x[i*sd + c], living in the zero centre-of-mass subspace
                             (EDM); -score_zero_com_atoms or set by the type (SgmScoreSetZeroCoM) */

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <sgmtrain.h>
+#include <sgmae.h>
 #include <petsc/private/petscimpl.h>
 
 typedef struct _SgmTrainerOps *SgmTrainerOps;
@@ -26,6 +27,11 @@ struct _p_SgmTrainer {
   PetscInt          latentdim, datadim;          /* k and the data's d (tr->d becomes k) */
   PetscReal        *lmean, *lbasis, *leig;       /* mu [d], U_k [d,k] row-major, eigenvalues [d] descending */
   PetscReal         lrecon, ldiscard;            /* mean ||x - D(E(x))||^2 and the discarded eigenvalue mass */
+  /* GeoLDM (-latent egnn_ae): the data encoded by the egnn autoencoder of `sgm train-ae` */
+  char              aefile[PETSC_MAX_PATH_LEN];
+  SgmCloudAE        ae;
+  PetscInt          nfeat;                       /* invariant feature channels per atom of the latent clouds (not projected) */
+  PetscReal         aermse;                      /* reconstruction RMSE per coordinate of the data through the autoencoder */
   /* the loss */
   SgmLossType       loss;
   SgmTrainWeighting weighting;

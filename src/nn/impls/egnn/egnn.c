@@ -14,13 +14,21 @@
               would not reach the output)
     output:   F = P (x^L - x^0),  P: subtract the mean over the atoms (zero CoM; EDM remove_mean)
 
+  Invariant feature channels (GeoLDM latents z_h; SgmNetSetCloudFeatures, -net_egnn_features): an
+  atom's sd input channels are sx = sd - kin coordinates and kin invariant features u_h, which enter
+  as h_i^0 = w_emb c + b_emb + W_in u_h,i; with kout > 0 output features the last layer keeps its
+  phi_h and an atom's output is [P (x^L - x^0), W_out h^L + b_out] (sx + kout channels; the features
+  are not centred: they are invariant, EDM's h part).  Without features the layout below is unchanged.
+
   The coordinate normalisation (x_i - x_j)/(d_ij + 1) is EDM's (norm_constant = 1).  F is invariant
   to translations and equivariant to orthogonal maps and permutations: it depends on x only through
   differences and distances.
 
   Parameter layout (column-major matrices): w_emb [H], b_emb [H], then layer l at olay + l*lay:
     W_ea [HxH], W_eb [HxH], w_er [H], b_e1 [H], W_e2 [HxH], b_e2 [H], W_x1 [HxH], b_x1 [H], w_x2 [H],
-    W_ha [HxH], W_hb [HxH], b_h1 [H], W_h2 [HxH], b_h2 [H]          (the last layer stops after w_x2)
+    W_ha [HxH], W_hb [HxH], b_h1 [H], W_h2 [HxH], b_h2 [H]          (the last layer stops after w_x2
+  unless kout > 0); with features W_in [H x kin] sits between b_emb and the layers, and W_out
+  [kout x H], b_out [kout] follow the layers.
 
   Activations are stored column-major, one column per node (nb clouds x n atoms) or per ordered edge
   e = i (n-1) + k (node i, its k-th neighbour j = k or k + 1 within the cloud), so each linear map of
@@ -28,13 +36,15 @@
   the same passes (comments there).
 */
 #include <sgm/private/netimpl.h>
+#include <sgmio.h>
 
 typedef struct {
   PetscReal *We_a, *We_b, *we_r, *be1, *We2, *be2, *Wx1, *bx1, *wx2, *Wh_a, *Wh_b, *bh1, *Wh2, *bh2;
 } Layer;
 
 typedef struct {
-  PetscInt oemb, olay, lay, lastlay; /* offsets; sizes of a layer and of the last one */
+  PetscInt oemb, oin, olay, lay, lastlay, oout; /* offsets; sizes of a layer and of the last one */
+  PetscInt sx;                                  /* coordinates per atom: sd - kin */
   /* tape of the last pass (capacity cap clouds) */
   PetscInt    cap, nb;
   PetscReal  *cb;                                     /* [nb] time inputs */
@@ -42,6 +52,7 @@ typedef struct {
   PetscReal **A1, **Z1, **A2, **Mg, **B1, **Y1, **Ph; /* [L] edge pre-activations, activations, phi_x */
   PetscReal **Ms, **C1, **U1;                         /* [L] aggregated messages, phi_h pre-activation, activation */
   PetscReal  *EA, *EB, *E1, *E2, *N1, *N2, *Hb, *Hbp, *Xb, *Xbp;
+  PetscReal  *Uh; /* [kin nn] input features of the pass */
   PetscInt   *ei, *ej;
 } Net_EGNN;
 
@@ -74,11 +85,16 @@ static PetscErrorCode SgmNetSetUp_EGNN(SgmNet net)
 
   PetscFunctionBegin;
   PetscCall(SgmNetCloudSetUp_Private(net));
+  PetscCheck(net->kin < net->sd, PetscObjectComm((PetscObject)net), PETSC_ERR_USER_INPUT, "The egnn network has %" PetscInt_FMT " input channels per atom, of which %" PetscInt_FMT " are invariant features: at least one coordinate is needed", net->sd, net->kin);
+  PetscCheck(net->kin <= net->width && net->kout <= net->width, PetscObjectComm((PetscObject)net), PETSC_ERR_USER_INPUT, "The egnn network has %" PetscInt_FMT " input and %" PetscInt_FMT " output feature channels per atom: at most its width %" PetscInt_FMT, net->kin, net->kout, net->width);
+  eg->sx      = net->sd - net->kin;
   eg->oemb    = 0;
-  eg->olay    = 2 * H;
+  eg->oin     = 2 * H;
+  eg->olay    = eg->oin + H * net->kin;
   eg->lay     = 7 * H * H + 7 * H;
-  eg->lastlay = 4 * H * H + 5 * H;
-  net->P      = eg->olay + (net->depth - 1) * eg->lay + eg->lastlay;
+  eg->lastlay = net->kout > 0 ? eg->lay : 4 * H * H + 5 * H;
+  eg->oout    = eg->olay + (net->depth - 1) * eg->lay + eg->lastlay;
+  net->P      = eg->oout + net->kout * H + net->kout;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -94,9 +110,12 @@ static PetscErrorCode SgmNetInitialize_EGNN(SgmNet net, uint64_t seed)
   PetscFunctionBegin;
   SgmRandomNormalSample(seed, SGM_STREAM_NET_INIT, 0, 0, net->P, th);
   for (PetscInt q = 0; q < H; q++) th[eg->oemb + H + q] = 0;
+  for (PetscInt q = 0; q < H * net->kin; q++) th[eg->oin + q] /= PetscSqrtReal((PetscReal)net->kin);
+  for (PetscInt q = 0; q < H * net->kout; q++) th[eg->oout + q] *= s1;
+  for (PetscInt q = 0; q < net->kout; q++) th[eg->oout + H * net->kout + q] = 0;
   for (PetscInt l = 0; l < L; l++) {
     Layer p;
-    LayerAt(th + eg->olay + l * eg->lay, H, (PetscBool)(l == L - 1), &p);
+    LayerAt(th + eg->olay + l * eg->lay, H, (PetscBool)(l == L - 1 && !net->kout), &p);
     for (PetscInt q = 0; q < H * H; q++) {
       p.We_a[q] *= s2;
       p.We_b[q] *= s2;
@@ -108,7 +127,7 @@ static PetscErrorCode SgmNetInitialize_EGNN(SgmNet net, uint64_t seed)
       p.be1[q] = p.be2[q] = p.bx1[q] = 0;
       p.wx2[q] *= 1e-3 * s1;
     }
-    if (l < L - 1) {
+    if (p.Wh_a) {
       for (PetscInt q = 0; q < H * H; q++) {
         p.Wh_a[q] *= sh;
         p.Wh_b[q] *= sh;
@@ -131,6 +150,7 @@ static PetscErrorCode TapeFree(SgmNet net)
     if (l < net->depth) PetscCall(PetscFree6(eg->A1[l], eg->Z1[l], eg->A2[l], eg->Mg[l], eg->B1[l], eg->Y1[l]));
     if (l < net->depth) PetscCall(PetscFree4(eg->Ph[l], eg->Ms[l], eg->C1[l], eg->U1[l]));
   }
+  PetscCall(PetscFree(eg->Uh));
   PetscCall(PetscFree6(eg->X, eg->Hn, eg->A1, eg->Z1, eg->A2, eg->Mg));
   PetscCall(PetscFree6(eg->B1, eg->Y1, eg->Ph, eg->Ms, eg->C1, eg->U1));
   PetscCall(PetscFree6(eg->EA, eg->EB, eg->E1, eg->E2, eg->N1, eg->N2));
@@ -161,6 +181,7 @@ static PetscErrorCode TapeReserve(SgmNet net, PetscInt nb)
   PetscCall(PetscMalloc6(H * nn, &eg->EA, H * nn, &eg->EB, H * ne, &eg->E1, H * ne, &eg->E2, H * nn, &eg->N1, H * nn, &eg->N2));
   PetscCall(PetscMalloc4(H * nn, &eg->Hb, H * nn, &eg->Hbp, nn * sd, &eg->Xb, nn * sd, &eg->Xbp));
   PetscCall(PetscMalloc3(ne, &eg->ei, ne, &eg->ej, nb, &eg->cb));
+  PetscCall(PetscMalloc1(net->kin * nn + 1, &eg->Uh));
   for (PetscInt i = 0; i < nn; i++) {
     const PetscInt b = i / n, a = i % n;
     for (PetscInt k = 0; k < n - 1; k++) {
@@ -186,10 +207,11 @@ static void RowSum(PetscInt H, PetscInt N, const PetscReal *A, PetscReal *gb)
     for (PetscInt q = 0; q < H; q++) gb[q] += A[e * H + q];
 }
 
+/* u [nn sd] (per atom sx coordinates, then kin features) -> F [nn (sx + kout)]; c [nb] time inputs */
 static PetscErrorCode SgmNetCloudForward_EGNN(SgmNet net, PetscInt nb, const PetscReal u[], const PetscReal c[], PetscReal F[])
 {
   Net_EGNN      *eg = (Net_EGNN *)net->data;
-  const PetscInt H = net->width, L = net->depth, n = net->natoms, sd = net->sd, nn = nb * n, ne = nn * (n - 1);
+  const PetscInt H = net->width, L = net->depth, n = net->natoms, sd = eg->sx, sin = net->sd, kin = net->kin, kout = net->kout, so = sd + kout, nn = nb * n, ne = nn * (n - 1);
   PetscReal     *th = net->theta;
   const PetscReal *wemb = th + eg->oemb, *bemb = wemb + H;
 
@@ -197,11 +219,15 @@ static PetscErrorCode SgmNetCloudForward_EGNN(SgmNet net, PetscInt nb, const Pet
   PetscCall(TapeReserve(net, nb));
   eg->nb = nb;
   for (PetscInt b = 0; b < nb; b++) eg->cb[b] = c[b];
-  PetscCall(PetscArraycpy(eg->X[0], u, nn * sd));
+  for (PetscInt i = 0; i < nn; i++) {
+    for (PetscInt a = 0; a < sd; a++) eg->X[0][i * sd + a] = u[i * sin + a];
+    for (PetscInt q = 0; q < kin; q++) eg->Uh[i * kin + q] = u[i * sin + sd + q];
+  }
   for (PetscInt i = 0; i < nn; i++)
     for (PetscInt q = 0; q < H; q++) eg->Hn[0][i * H + q] = wemb[q] * c[i / n] + bemb[q];
+  if (kin) PetscCall(SgmNetGemm_Private("N", "N", H, nn, kin, 1, th + eg->oin, H, eg->Uh, kin, 1, eg->Hn[0], H));
   for (PetscInt l = 0; l < L; l++) {
-    const PetscBool  last = (PetscBool)(l == L - 1);
+    const PetscBool  last = (PetscBool)(l == L - 1 && !kout);
     const PetscReal *X = eg->X[l], *Hl = eg->Hn[l];
     PetscReal       *A1 = eg->A1[l], *Z1 = eg->Z1[l], *A2 = eg->A2[l], *Mg = eg->Mg[l], *B1 = eg->B1[l], *Y1 = eg->Y1[l], *Ph = eg->Ph[l], *Xn = eg->X[l + 1];
     Layer            p;
@@ -267,22 +293,29 @@ static PetscErrorCode SgmNetCloudForward_EGNN(SgmNet net, PetscInt nb, const Pet
     PetscReal m[16] = {0};
     for (PetscInt i = b * n; i < (b + 1) * n; i++)
       for (PetscInt a = 0; a < sd; a++) {
-        F[i * sd + a] = eg->X[L][i * sd + a] - eg->X[0][i * sd + a];
-        m[a] += F[i * sd + a];
+        F[i * so + a] = eg->X[L][i * sd + a] - eg->X[0][i * sd + a];
+        m[a] += F[i * so + a];
       }
     for (PetscInt a = 0; a < sd; a++) m[a] /= n;
     for (PetscInt i = b * n; i < (b + 1) * n; i++)
-      for (PetscInt a = 0; a < sd; a++) F[i * sd + a] -= m[a];
+      for (PetscInt a = 0; a < sd; a++) F[i * so + a] -= m[a];
+  }
+  if (kout) { /* invariant outputs W_out h^L + b_out (N1 as scratch: [kout nn] <= [H nn]) */
+    const PetscReal *Wo = th + eg->oout, *bo = Wo + kout * H;
+    PetscCall(SgmNetGemm_Private("N", "N", kout, nn, H, 1, Wo, kout, eg->Hn[L], H, 0, eg->N1, kout));
+    for (PetscInt i = 0; i < nn; i++)
+      for (PetscInt q = 0; q < kout; q++) F[i * so + sd + q] = eg->N1[i * kout + q] + bo[q];
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* grad += d(sum Fb . F)/d theta for the pass on the tape */
-static PetscErrorCode SgmNetCloudBackward_EGNN(SgmNet net, PetscInt nb, const PetscReal Fb[], PetscReal grad[])
+/* grad += d(sum Fb . F)/d theta for the pass on the tape, and ub = (dF/du)^T Fb unless ub is NULL */
+PetscErrorCode SgmNetEGNNAdjoint_Private(SgmNet net, PetscInt nb, const PetscReal Fb[], PetscReal grad[], PetscReal ub[])
 {
   Net_EGNN      *eg = (Net_EGNN *)net->data;
-  const PetscInt H = net->width, L = net->depth, n = net->natoms, sd = net->sd, nn = nb * n, ne = nn * (n - 1);
+  const PetscInt H = net->width, L = net->depth, n = net->natoms, sd = eg->sx, sin = net->sd, kin = net->kin, kout = net->kout, so = sd + kout, nn = nb * n, ne = nn * (n - 1);
   PetscReal     *th = net->theta, *Xb = eg->Xb, *Xbp = eg->Xbp, *Hb = eg->Hb, *Hbp = eg->Hbp;
+  const PetscBool xin = (PetscBool)(ub != NULL); /* carry the adjoint down to x^0 */
 
   PetscFunctionBegin;
   PetscCheck(nb == eg->nb, PetscObjectComm((PetscObject)net), PETSC_ERR_PLIB, "Backward pass of %" PetscInt_FMT " clouds after a forward pass of %" PetscInt_FMT, nb, eg->nb);
@@ -290,14 +323,26 @@ static PetscErrorCode SgmNetCloudBackward_EGNN(SgmNet net, PetscInt nb, const Pe
   for (PetscInt b = 0; b < nb; b++) {
     PetscReal m[16] = {0};
     for (PetscInt i = b * n; i < (b + 1) * n; i++)
-      for (PetscInt a = 0; a < sd; a++) m[a] += Fb[i * sd + a];
+      for (PetscInt a = 0; a < sd; a++) m[a] += Fb[i * so + a];
     for (PetscInt a = 0; a < sd; a++) m[a] /= n;
     for (PetscInt i = b * n; i < (b + 1) * n; i++)
-      for (PetscInt a = 0; a < sd; a++) Xb[i * sd + a] = Fb[i * sd + a] - m[a];
+      for (PetscInt a = 0; a < sd; a++) Xb[i * sd + a] = Fb[i * so + a] - m[a];
   }
+  if (xin)
+    for (PetscInt i = 0; i < nn; i++)
+      for (PetscInt a = 0; a < sd; a++) ub[i * sin + a] = -Xb[i * sd + a]; /* the -P Fb of x^0 (then the layers' part) */
   PetscCall(PetscArrayzero(Hb, H * nn));
-  for (PetscInt l = L - 1; l >= 0; l--) {
-    const PetscBool  last = (PetscBool)(l == L - 1);
+  if (kout) { /* F_h = W_out h^L + b_out */
+    const PetscReal *Wo = th + eg->oout;
+    PetscReal       *gWo = grad + eg->oout, *gbo = gWo + kout * H, *Fh = eg->N1;
+    for (PetscInt i = 0; i < nn; i++)
+      for (PetscInt q = 0; q < kout; q++) Fh[i * kout + q] = Fb[i * so + sd + q];
+    PetscCall(SgmNetGemm_Private("N", "T", kout, H, nn, 1, Fh, kout, eg->Hn[L], H, 1, gWo, kout));
+    RowSum(kout, nn, Fh, gbo);
+    PetscCall(SgmNetGemm_Private("T", "N", H, nn, kout, 1, Wo, kout, Fh, kout, 0, Hb, H));
+  }
+    for (PetscInt l = L - 1; l >= 0; l--) {
+    const PetscBool  last = (PetscBool)(l == L - 1 && !kout);
     const PetscReal *X = eg->X[l], *Hl = eg->Hn[l], *A1 = eg->A1[l], *Z1 = eg->Z1[l], *A2 = eg->A2[l], *Mg = eg->Mg[l], *B1 = eg->B1[l], *Y1 = eg->Y1[l], *Ph = eg->Ph[l];
     PetscReal       *E1 = eg->E1, *E2 = eg->E2, *Mb = eg->N2;
     Layer            p, g;
@@ -335,7 +380,7 @@ static PetscErrorCode SgmNetCloudBackward_EGNN(SgmNet net, PetscInt nb, const Pe
       for (PetscInt a = 0; a < sd; a++) {
         PetscReal vb = Ph[e] * Xb[i * sd + a] / (dd + 1);
         if (dd > 0) vb -= Ph[e] * v[a] * vx / (dd * (dd + 1) * (dd + 1));
-        if (l > 0) {
+        if (l > 0 || xin) {
           Xbp[i * sd + a] += vb;
           Xbp[j * sd + a] -= vb;
         }
@@ -377,7 +422,7 @@ static PetscErrorCode SgmNetCloudBackward_EGNN(SgmNet net, PetscInt nb, const Pe
         eg->EA[i * H + q] += ab;
         eg->EB[j * H + q] += ab;
       }
-      if (l > 0)
+      if (l > 0 || xin)
         for (PetscInt a = 0; a < sd; a++) {
           Xbp[i * sd + a] += 2 * rb * v[a];
           Xbp[j * sd + a] -= 2 * rb * v[a];
@@ -393,7 +438,7 @@ static PetscErrorCode SgmNetCloudBackward_EGNN(SgmNet net, PetscInt nb, const Pe
       t = Xb; Xb = Xbp; Xbp = t;
     }
   }
-  /* h^0 = w_emb c + b_emb */
+  /* h^0 = w_emb c + b_emb + W_in u_h */
   {
     PetscReal *gw = grad + eg->oemb, *gb = gw + H;
     for (PetscInt i = 0; i < nn; i++)
@@ -401,14 +446,116 @@ static PetscErrorCode SgmNetCloudBackward_EGNN(SgmNet net, PetscInt nb, const Pe
         gw[q] += Hb[i * H + q] * eg->cb[i / n];
         gb[q] += Hb[i * H + q];
       }
+    if (kin) {
+      PetscCall(SgmNetGemm_Private("N", "T", H, kin, nn, 1, Hb, H, eg->Uh, kin, 1, grad + eg->oin, H));
+      if (xin) { /* u_h adjoint W_in^T Hb (Hbp as scratch [kin nn]) */
+        PetscCall(SgmNetGemm_Private("T", "N", kin, nn, H, 1, th + eg->oin, H, Hb, H, 0, Hbp, kin));
+        for (PetscInt i = 0; i < nn; i++)
+          for (PetscInt q = 0; q < kin; q++) ub[i * sin + sd + q] = Hbp[i * kin + q];
+      }
+    }
   }
+  if (xin) /* the layers' part of the x^0 adjoint */
+    for (PetscInt i = 0; i < nn; i++)
+      for (PetscInt a = 0; a < sd; a++) ub[i * sin + a] += Xb[i * sd + a];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmNetCloudBackward_EGNN(SgmNet net, PetscInt nb, const PetscReal Fb[], PetscReal grad[])
+{
+  PetscFunctionBegin;
+  PetscCall(SgmNetEGNNAdjoint_Private(net, nb, Fb, grad, NULL));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* F = network(u) with time input c = 0, in chunks of the tape; F has nb clouds of natoms (sx + kout) */
+PetscErrorCode SgmNetEGNNApply_Private(SgmNet net, PetscInt nb, const PetscReal u[], PetscReal F[])
+{
+  Net_EGNN      *eg = (Net_EGNN *)net->data;
+  const PetscInt n = net->natoms, so = eg->sx + net->kout;
+  PetscInt       ns;
+  PetscReal     *c;
+
+  PetscFunctionBegin;
+  if (!nb) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(SgmNetCloudChunk_Private(net, nb, &ns));
+  PetscCall(PetscCalloc1(ns, &c));
+  for (PetscInt b0 = 0; b0 < nb; b0 += ns) PetscCall(SgmNetCloudForward_EGNN(net, PetscMin(ns, nb - b0), u + b0 * n * net->sd, c, F + b0 * n * so));
+  PetscCall(PetscFree(c));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 static PetscErrorCode SgmNetView_EGNN(SgmNet net, PetscViewer viewer)
 {
+  Net_EGNN *eg = (Net_EGNN *)net->data;
+
   PetscFunctionBegin;
-  PetscCall(PetscViewerASCIIPrintf(viewer, "EGNN (EDM) on clouds of %" PetscInt_FMT " atoms in %" PetscInt_FMT " dimensions: width %" PetscInt_FMT ", %" PetscInt_FMT " layers, %" PetscInt_FMT " parameters\n", net->natoms, net->sd, net->width, net->depth, net->P));
+  PetscCall(PetscViewerASCIIPrintf(viewer, "EGNN (EDM) on clouds of %" PetscInt_FMT " atoms in %" PetscInt_FMT " dimensions: width %" PetscInt_FMT ", %" PetscInt_FMT " layers, %" PetscInt_FMT " parameters\n", net->natoms, eg->sx, net->width, net->depth, net->P));
+  if (net->kin || net->kout) PetscCall(PetscViewerASCIIPrintf(viewer, "  invariant feature channels per atom: %" PetscInt_FMT " in, %" PetscInt_FMT " out\n", net->kin, net->kout));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmNetSetFromOptions_EGNN(SgmNet net, PetscOptionItems *PetscOptionsObject)
+{
+  PetscInt  k = net->kin;
+  PetscBool set;
+
+  PetscFunctionBegin;
+  PetscCall(SgmNetCloudSetFromOptions_Private(net, PetscOptionsObject));
+  PetscOptionsHeadBegin(PetscOptionsObject, "EGNN network (-net_type egnn) options");
+  PetscCall(PetscOptionsInt("-net_egnn_features", "Invariant feature channels per atom, diffused with the coordinates (GeoLDM latents z_h): the last k of an atom's d/natoms channels; `sgm train -latent egnn_ae` sets it", "SgmNetSetCloudFeatures", k, &k, &set));
+  PetscOptionsHeadEnd();
+  if (set) PetscCall(SgmNetSetCloudFeatures(net, k, k));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmNetSave_EGNN(SgmNet net, hid_t group, PetscBool writer)
+{
+  PetscFunctionBegin;
+  PetscCall(SgmNetCloudSave_Private(net, group, writer));
+  if (net->kin || net->kout) {
+    PetscCall(SgmH5AttrInt(group, "net_features_in", net->kin));
+    PetscCall(SgmH5AttrInt(group, "net_features_out", net->kout));
+  }
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* the feature channels first (files without them: none), then the shared attributes and theta */
+static PetscErrorCode SgmNetLoad_EGNN(SgmNet net, hid_t group)
+{
+  PetscInt kin = 0, kout = 0;
+
+  PetscFunctionBegin;
+  if (H5Aexists(group, "net_features_in") > 0) PetscCall(SgmNetLoadIntAttr_Private(net, group, "net_features_in", "-net_egnn_features", &kin));
+  if (H5Aexists(group, "net_features_out") > 0) PetscCall(SgmNetLoadIntAttr_Private(net, group, "net_features_out", "-net_egnn_features", &kout));
+  PetscCheck(!net->setupcalled || (kin == net->kin && kout == net->kout), PetscObjectComm((PetscObject)net), PETSC_ERR_FILE_UNEXPECTED, "The network in the file has %" PetscInt_FMT "/%" PetscInt_FMT " feature channels in/out but this network %" PetscInt_FMT "/%" PetscInt_FMT, kin, kout, net->kin, net->kout);
+  net->kin  = kin;
+  net->kout = kout;
+  PetscCall(SgmNetCloudLoad_Private(net, group));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* As a score network the input and output carry the same channels (-net_egnn_features). */
+static PetscErrorCode CheckScoreChannels(SgmNet net)
+{
+  PetscFunctionBegin;
+  PetscCheck(net->kin == net->kout, PetscObjectComm((PetscObject)net), PETSC_ERR_ARG_WRONGSTATE, "This egnn network maps %" PetscInt_FMT " to %" PetscInt_FMT " feature channels (an autoencoder part): it is not a score network", net->kin, net->kout);
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmNetScore_EGNN(SgmNet net, PetscInt n, const PetscReal x[], const PetscReal t[], const PetscReal alpha[], const PetscReal sigma[], const PetscInt labels[], PetscReal s[])
+{
+  PetscFunctionBegin;
+  PetscCall(CheckScoreChannels(net));
+  PetscCall(SgmNetCloudScore_Private(net, n, x, t, alpha, sigma, labels, s));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode SgmNetLoss_EGNN(SgmNet net, SgmLossType type, PetscInt n, const PetscReal xt[], const PetscReal t[], const PetscReal alpha[], const PetscReal sigma[], const PetscInt labels[], const PetscReal eps[], const PetscReal starget[], PetscInt nprobe, const PetscReal probes[], const PetscReal wt[], PetscReal *loss, PetscReal grad[])
+{
+  PetscFunctionBegin;
+  PetscCall(CheckScoreChannels(net));
+  PetscCall(SgmNetCloudLoss_Private(net, type, n, xt, t, alpha, sigma, labels, eps, starget, nprobe, probes, wt, loss, grad));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -429,13 +576,13 @@ PetscErrorCode SgmNetCreate_EGNN(SgmNet net)
   net->data                = eg;
   net->width               = 64;
   net->depth               = 4;
-  net->ops->setfromoptions = SgmNetCloudSetFromOptions_Private;
+  net->ops->setfromoptions = SgmNetSetFromOptions_EGNN;
   net->ops->setup          = SgmNetSetUp_EGNN;
   net->ops->initialize     = SgmNetInitialize_EGNN;
-  net->ops->score          = SgmNetCloudScore_Private;
-  net->ops->loss           = SgmNetCloudLoss_Private;
-  net->ops->save           = SgmNetCloudSave_Private;
-  net->ops->load           = SgmNetCloudLoad_Private;
+  net->ops->score          = SgmNetScore_EGNN;
+  net->ops->loss           = SgmNetLoss_EGNN;
+  net->ops->save           = SgmNetSave_EGNN;
+  net->ops->load           = SgmNetLoad_EGNN;
   net->ops->view           = SgmNetView_EGNN;
   net->ops->destroy        = SgmNetDestroy_EGNN;
   net->ops->cforward       = SgmNetCloudForward_EGNN;

@@ -6,11 +6,15 @@
   (t, alpha(t), sigma(t)) must match the SDE this score is diffused by, else sampling would use the
   network at noise levels it was not trained for.  Class-conditional networks give guidance its
   conditional score (ops->conditional: the same network with label y; the unconditional score uses
-  the null label).
+  the null label).  Latent models decode their samples (ops->decode, score->datadim): -latent pca by
+  x = U_k z + mu, GeoLDM (-latent egnn_ae; /latent/latent_type egnn_ae) by the egnn decoder stored in
+  /latent/decoder, and the latent clouds' invariant feature channels are left out of the zero-CoM
+  projection (SgmScoreSetZeroCoMFeatures).
 */
 #include <sgm/private/scoreimpl.h>
 #include <sgmtrain.h>
 #include <sgmio.h>
+#include <sgmae.h>
 
 typedef enum {
   SGM_MLP_WEIGHTS_EMA,
@@ -26,9 +30,10 @@ typedef struct {
   PetscInt      nwork;
   PetscReal    *tt, *al, *si, *sw;
   PetscInt     *lab;
-  /* latent model (-latent pca in training): D(z) = U_k z + mu */
+  /* latent model: -latent pca in training, D(z) = U_k z + mu; -latent egnn_ae, D = the egnn decoder dec */
   PetscInt      D;            /* data dimension, 0 if not latent */
   PetscReal    *lmean, *lbasis; /* mu [D], U_k [D,k] row-major */
+  SgmNet        dec;            /* GeoLDM (-latent egnn_ae): the autoencoder's decoder, else NULL */
 } SgmScore_MLP;
 
 static PetscErrorCode SgmScoreJacobianVector_MLP(SgmScore, PetscReal, PetscInt, const PetscScalar *, const PetscScalar *, PetscScalar *);
@@ -95,6 +100,10 @@ static PetscErrorCode SgmScoreDecode_MLP(SgmScore score, PetscInt n, const Petsc
   PetscInt      k  = score->dim, D = ml->D;
 
   PetscFunctionBegin;
+  if (ml->dec) { /* GeoLDM: the egnn decoder, zero-CoM clouds */
+    PetscCall(SgmNetCloudDecode(ml->dec, n, z, x));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   for (PetscInt i = 0; i < n; i++)
     for (PetscInt c = 0; c < D; c++) {
       PetscReal v = ml->lmean[c];
@@ -122,8 +131,30 @@ static PetscErrorCode SgmScoreSetUp_MLP(SgmScore score)
     PetscCall(SgmNetLoad(ml->net, g));
     PetscCallHDF5(H5Gclose(g));
     PetscCall(PetscFree2(ml->lmean, ml->lbasis));
+    PetscCall(SgmNetDestroy(&ml->dec));
     ml->D = 0;
-    if (H5Lexists(file, "latent", H5P_DEFAULT) > 0) {
+    if (H5Lexists(file, "latent", H5P_DEFAULT) > 0 && H5Lexists(file, "latent/decoder", H5P_DEFAULT) > 0) { /* GeoLDM */
+      PetscInt   k, kin, na, dna;
+      PetscInt64 D;
+      PetscCall(SgmNetGetDimension(ml->net, &k));
+      PetscCall(SgmNetGetCloudFeatures(ml->net, &kin, NULL));
+      PetscCall(SgmNetCreate(comm, &ml->dec));
+      PetscCallHDF5(g = H5Gopen2(file, "latent/decoder", H5P_DEFAULT));
+      PetscCall(SgmNetLoad(ml->dec, g));
+      PetscCallHDF5(H5Gclose(g));
+      PetscCallHDF5(g = H5Gopen2(file, "latent", H5P_DEFAULT));
+      PetscCall(SgmH5AttrGetInt(comm, g, "data_dim", &D));
+      PetscCallHDF5(H5Gclose(g));
+      PetscCall(SgmNetGetAtoms(ml->net, &na, NULL));
+      PetscCall(SgmNetGetAtoms(ml->dec, &dna, NULL));
+      {
+        PetscInt dd, dk;
+        PetscCall(SgmNetGetDimension(ml->dec, &dd));
+        PetscCall(SgmNetGetCloudFeatures(ml->dec, &dk, NULL));
+        PetscCheck(dd == k && dk == kin && dna == na && D > 0 && D % na == 0 && D / na + kin == k / na, comm, PETSC_ERR_USER_INPUT, "'%s': the decoder in /latent/decoder does not fit the latent score network (dimension %" PetscInt_FMT " and %" PetscInt_FMT " feature channels, %" PetscInt_FMT " atoms)", ml->file, k, kin, na);
+      }
+      ml->D = (PetscInt)D;
+    } else if (H5Lexists(file, "latent", H5P_DEFAULT) > 0) {
       PetscInt k, dm[1], db[2];
       PetscCall(SgmNetGetDimension(ml->net, &k));
       PetscCall(SgmH5DatasetShape(comm, file, "latent/mean", 1, dm));
@@ -143,7 +174,10 @@ static PetscErrorCode SgmScoreSetUp_MLP(SgmScore score)
     PetscCall(SgmNetGetAtoms(ml->net, &natoms, NULL));
     if (natoms > 0) { /* a point-cloud net (egnn, distance): samplers work in the zero-CoM subspace; JVPs and
                          divergences by central differences of the score (the interface's fallback) */
+      PetscInt kin;
       PetscCall(SgmScoreSetZeroCoM(score, natoms));
+      PetscCall(SgmNetGetCloudFeatures(ml->net, &kin, NULL));
+      PetscCall(SgmScoreSetZeroCoMFeatures(score, kin));
       score->ops->jvp        = NULL;
       score->ops->divergence = NULL;
     } else {
@@ -226,7 +260,9 @@ static PetscErrorCode SgmScoreConditional_MLP(SgmScore score, PetscInt y, SgmSco
   PetscCall(PetscStrncpy(cm->file, ml->file, sizeof(cm->file)));
   cm->weights = ml->weights;
   cm->D       = ml->D;
-  if (ml->D) {
+  if (ml->dec) PetscCall(PetscObjectReference((PetscObject)ml->dec));
+  cm->dec = ml->dec;
+  if (ml->D && !ml->dec) {
     PetscInt k;
     PetscCall(SgmNetGetDimension(ml->net, &k));
     PetscCall(PetscMalloc2(ml->D, &cm->lmean, ml->D * k, &cm->lbasis));
@@ -242,7 +278,7 @@ static PetscErrorCode SgmScoreView_MLP(SgmScore score, PetscViewer viewer)
 
   PetscFunctionBegin;
   PetscCall(PetscViewerASCIIPrintf(viewer, "network from %s (%s weights)%s\n", ml->file, SgmMLPWeightsTypes[ml->weights], ml->label >= 0 ? ", class-conditional" : ""));
-  if (ml->D) PetscCall(PetscViewerASCIIPrintf(viewer, "latent model: samples of dimension %" PetscInt_FMT " decoded to %" PetscInt_FMT " by the PCA decoder of the file\n", score->dim, ml->D));
+  if (ml->D) PetscCall(PetscViewerASCIIPrintf(viewer, "latent model: samples of dimension %" PetscInt_FMT " decoded to %" PetscInt_FMT " by the %s decoder of the file\n", score->dim, ml->D, ml->dec ? "GeoLDM (egnn)" : "PCA"));
   if (ml->label >= 0) PetscCall(PetscViewerASCIIPrintf(viewer, "label %" PetscInt_FMT "\n", ml->label));
   if (ml->net) PetscCall(SgmNetView(ml->net, viewer));
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -264,6 +300,7 @@ static PetscErrorCode SgmScoreDestroy_MLP(SgmScore score)
 
   PetscFunctionBegin;
   PetscCall(SgmNetDestroy(&ml->net));
+  PetscCall(SgmNetDestroy(&ml->dec));
   PetscCall(PetscFree5(ml->tt, ml->al, ml->si, ml->lab, ml->sw));
   PetscCall(PetscFree2(ml->lmean, ml->lbasis));
   PetscCall(PetscFree(score->data));
