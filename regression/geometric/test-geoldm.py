@@ -250,6 +250,7 @@ bad = [
       "-net_type", "egnn", "-train_t_eps", "1e-3", "-output", path("b3.h5")] + SDE, "is for clouds of 4 atoms"),
     (["nll", "-score_type", "mlp", "-score_file", path("latent.h5"), "-nll_data", path("z12.h5"), "-output", path("b4.h5")] + SDE, "is not available"),
     (["train-ae", "-train_data", path("dw4.h5"), "-ae_net_atoms", "3", "-output", path("b5.h5")], "does not divide"),
+    (["train-ae", "-train_data", path("dw4.h5"), "-ae_net_atoms", "4", "-ae_net_output", "eps", "-output", path("b6.h5")], "does not apply to the GeoLDM autoencoder"),
 ]
 for cmd, what in bad:
     r = run(cmd, expect=1)

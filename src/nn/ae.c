@@ -50,6 +50,16 @@ PetscErrorCode SgmCloudAESetFromOptions(SgmCloudAE ae)
   PetscOptionsEnd();
   PetscCheck(ae->k >= 0, ae->comm, PETSC_ERR_USER_INPUT, "-ae_latent_features must be >= 0; got %" PetscInt_FMT, ae->k);
   PetscCheck(ae->sigma0 >= 0 && ae->klw >= 0, ae->comm, PETSC_ERR_USER_INPUT, "-ae_latent_sigma and -ae_kl_weight must be >= 0; got %g and %g", (double)ae->sigma0, (double)ae->klw);
+  /* the network options that do not apply to the autoencoder's parts (no time input, no output
+     parameterisation): refused rather than silently ignored */
+  {
+    const char *const unused[] = {"-ae_net_output", "-ae_net_time_input", "-ae_net_sigma_data"};
+    for (size_t i = 0; i < sizeof(unused) / sizeof(unused[0]); i++) {
+      PetscBool set;
+      PetscCall(PetscOptionsHasName(NULL, NULL, unused[i], &set));
+      PetscCheck(!set, ae->comm, PETSC_ERR_USER_INPUT, "%s does not apply to the GeoLDM autoencoder (its networks have no time input and output coordinate displacements): remove it", unused[i]);
+    }
+  }
   PetscCall(SgmNetSetFromOptions(ae->enc));
   PetscCall(SgmNetSetFromOptions(ae->dec));
   PetscFunctionReturn(PETSC_SUCCESS);
