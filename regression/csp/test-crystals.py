@@ -6,7 +6,7 @@ Writes the two files into a temporary directory and checks: the documented layou
 padding with 0, 1 <= natoms <= 8, frac in [0, 1)), that the split is a partition of 0..ntotal-1 and
 is the stated permutation, that the stored crystals are the ASE prototypes (Niggli reduction and
 rotation keep the volume per atom to 1e-9 and every atom's sorted distances to its 12 nearest
-periodic neighbours to 1e-9 A, computed independently from ASE's original cells), that every
+periodic neighbours to 1e-5 A (the single-precision coordinates of dcdft snapped to multiples of 1/144 move atoms by up to 1e-6 of a cell length), computed independently from ASE's original cells), that every
 lattice is Niggli-reduced by ASE's own test (niggli_reduce leaves its cell parameters unchanged),
 and that an existing output is refused.  Prints PASS/FAIL per check; under 5 s.
 """
@@ -83,7 +83,7 @@ with tempfile.TemporaryDirectory() as tmp:
             worst_n = max(worst_n, np.abs(cell_to_cellpar(a.cell[:]) - p0).max())
     check("layout", layout)
     check("volume per atom kept", worst_v < 1e-9, f"max error {worst_v:.2e} A^3")
-    check("neighbour distances kept", worst_d < 1e-9, f"max error {worst_d:.2e} A")
+    check("neighbour distances kept", worst_d < 1e-5, f"max error {worst_d:.2e} A")
     check("lattices are Niggli-reduced", worst_n < 1e-9, f"max change of cell parameters {worst_n:.2e}")
     r = subprocess.run([py, script, "--outdir", tmp], capture_output=True, text=True)
     check("existing output refused", r.returncode != 0 and "exists" in r.stderr, r.stderr.strip())
