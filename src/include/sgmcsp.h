@@ -50,3 +50,32 @@ PETSC_EXTERN void           SgmCSPMatchParamsDefault(SgmCSPMatchParams *);
 PETSC_EXTERN PetscErrorCode SgmCSPMatch(const SgmCSPMatchParams *, const SgmCrystal *, const SgmCrystal *, PetscBool *, PetscReal *);
 PETSC_EXTERN PetscErrorCode SgmCSPAssign(PetscInt, const PetscReal[], PetscInt[], PetscReal *);
 PETSC_EXTERN PetscErrorCode SgmCSPMatchSets(MPI_Comm, const SgmCSPMatchParams *, const SgmCrystalSet *, const SgmCrystalSet *, PetscReal[], PetscReal[]);
+
+/* ---- the CSPNet-like network (src/csp/cspnet.c) ---- */
+#define SGM_CSP_MAXZ         100 /* atomic numbers 1..100 have an embedding row */
+#define SGM_CSPNET_MAXLAYERS 16
+#define SGM_CSPNET_MAXH      512
+
+typedef struct {
+  PetscInt  H;        /* hidden width */
+  PetscInt  nl;       /* message-passing layers */
+  PetscInt  nf;       /* Fourier frequencies k = 0..nf-1 of the fractional differences */
+  PetscInt  nt;       /* time features (even) */
+  PetscInt  maxatoms; /* largest cell */
+  PetscReal ipscale;  /* the lattice inner products enter as ipscale * L L^T */
+  /* filled by SgmCSPNetSetUp: offsets into theta and the parameter count */
+  PetscInt oE, oWt, obt, oLayer[SGM_CSPNET_MAXLAYERS], oWf, oWl, P;
+} SgmCSPNet;
+
+typedef struct { /* activations of one forward pass, kept for the backward pass */
+  PetscInt   n;
+  PetscReal  ip[9];
+  PetscReal *h, *u, *v, *agg, *p, *r, *psi, *tmp, *du, *tau;
+} SgmCSPNetWork;
+
+PETSC_EXTERN PetscErrorCode SgmCSPNetSetUp(SgmCSPNet *);
+PETSC_EXTERN PetscErrorCode SgmCSPNetInitialize(const SgmCSPNet *, uint64_t, PetscReal[]);
+PETSC_EXTERN PetscErrorCode SgmCSPNetWorkCreate(const SgmCSPNet *, SgmCSPNetWork *);
+PETSC_EXTERN PetscErrorCode SgmCSPNetWorkDestroy(SgmCSPNetWork *);
+PETSC_EXTERN PetscErrorCode SgmCSPNetForward(const SgmCSPNet *, const PetscReal[], const SgmCrystal *, PetscReal, SgmCSPNetWork *, PetscReal[], PetscReal[]);
+PETSC_EXTERN PetscErrorCode SgmCSPNetBackward(const SgmCSPNet *, const PetscReal[], const SgmCrystal *, SgmCSPNetWork *, const PetscReal[], const PetscReal[], PetscReal[]);
