@@ -4,7 +4,8 @@
       gL, random crystal), every parameter block, step 1e-5: relative error < 1e-6;
     - eps_F and eps_L invariant to integer shifts of F and to an origin shift mod 1 (< 1e-10);
     - permutation equivariance (< 1e-10);
-    - rotation L -> L R^T: eps_F unchanged, eps_L -> eps_L R^T (< 1e-10).
+    - rotation L -> L R^T: eps_F unchanged, eps_L -> eps_L R^T (< 1e-10);
+    - the DiffCSP loss (SgmCSPLoss, task 2) and its gradient against central differences (< 1e-6).
   Prints the errors; under a second.
 */
 #include <sgmcsp.h>
@@ -122,6 +123,32 @@ int main(int argc, char **argv)
     dL = MaxDiff(9, rot, eL2);
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "rotation: eps_F change %.2e, eps_L - eps_L R^T %.2e (|eps_L| ~ %.3g)  %s\n", (double)dF, (double)dL, (double)PetscAbsReal(eL[0]), dF < 1e-10 && dL < 1e-10 ? "ok" : "FAIL"));
     fails += !(dF < 1e-10 && dL < 1e-10);
+  }
+  { /* the DiffCSP loss of task 2 (lattice diffused): gradient against central differences */
+    SgmCSPModel m;
+    PetscReal   eps[33], lF, lL, lp, lm, dummy, worst = 0, gm = 0;
+    m.net     = net;
+    m.lattice = PETSC_TRUE;
+    m.theta   = th;
+    PetscCall(SgmCSPScheduleCreate(50, 0.005, 0.5, &m.sched));
+    SgmRandomNormalSample(4, SGM_STREAM_CSP_NOISE, 0, 0, 3 * n + 9, eps);
+    PetscCall(PetscArrayzero(g, net.P));
+    PetscCall(SgmCSPLoss(&m, th, &c, 31, eps, eps + 3 * n, 0.3, 0.7, &w, &lF, &lL, g));
+    for (PetscInt p = 0; p < net.P; p++) gm = PetscMax(gm, PetscAbsReal(g[p]));
+    for (PetscInt p = net.oWt; p < net.P; p += 7) {
+      const PetscReal h = 1e-5, th0 = th[p];
+      th[p] = th0 + h;
+      PetscCall(SgmCSPLoss(&m, th, &c, 31, eps, eps + 3 * n, 0.3, 0.7, &w, &lp, &dummy, NULL));
+      lp += dummy;
+      th[p] = th0 - h;
+      PetscCall(SgmCSPLoss(&m, th, &c, 31, eps, eps + 3 * n, 0.3, 0.7, &w, &lm, &dummy, NULL));
+      lm += dummy;
+      th[p] = th0;
+      worst = PetscMax(worst, PetscAbsReal((lp - lm) / (2 * h) - g[p]) / PetscMax(PetscMax(PetscAbsReal((lp - lm) / (2 * h)), PetscAbsReal(g[p])), 1e-2 * gm));
+    }
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "DiffCSP loss (task 2, t = 31 of 50): loss %.4f + %.4f, gradient vs finite differences max relative error %.2e  %s\n", (double)lF, (double)lL, (double)worst, worst < 1e-6 ? "ok" : "FAIL"));
+    fails += !(worst < 1e-6);
+    PetscCall(SgmCSPScheduleDestroy(&m.sched));
   }
   PetscCall(SgmCSPNetWorkDestroy(&w));
   PetscCall(PetscFree2(th, g));

@@ -57,3 +57,21 @@ PetscErrorCode SgmCrystalSetDestroy(SgmCrystalSet *s)
   PetscCall(PetscMemzero(s, sizeof(*s)));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
+
+/* Write a set in the same layout (natoms and types as float64: the reader takes either). */
+PetscErrorCode SgmCrystalSetWrite(MPI_Comm comm, hid_t file, const SgmCrystalSet *s)
+{
+  hsize_t    d1[1] = {(hsize_t)s->N}, d2[2] = {(hsize_t)s->N, (hsize_t)s->maxatoms}, d3[3] = {(hsize_t)s->N, (hsize_t)s->maxatoms, 3}, d4[3] = {(hsize_t)s->N, 3, 3};
+  PetscReal *na, *ty;
+
+  PetscFunctionBegin;
+  PetscCall(PetscMalloc2(s->N, &na, s->N * s->maxatoms, &ty));
+  for (PetscInt b = 0; b < s->N; b++) na[b] = (PetscReal)s->natoms[b];
+  for (PetscInt i = 0; i < s->N * s->maxatoms; i++) ty[i] = (PetscReal)s->types[i];
+  PetscCall(SgmH5WriteSmall(comm, file, "natoms", 1, d1, na));
+  PetscCall(SgmH5WriteSmall(comm, file, "types", 2, d2, ty));
+  PetscCall(SgmH5WriteSmall(comm, file, "frac", 3, d3, s->frac));
+  PetscCall(SgmH5WriteSmall(comm, file, "lattice", 3, d4, s->lattice));
+  PetscCall(PetscFree2(na, ty));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}

@@ -31,6 +31,7 @@ typedef struct {
 PETSC_EXTERN PetscErrorCode SgmCrystalSetLoad(MPI_Comm, const char[], SgmCrystalSet *);
 PETSC_EXTERN PetscErrorCode SgmCrystalSetDestroy(SgmCrystalSet *);
 PETSC_EXTERN void           SgmCrystalSetGet(const SgmCrystalSet *, PetscInt, SgmCrystal *);
+PETSC_EXTERN PetscErrorCode SgmCrystalSetWrite(MPI_Comm, hid_t, const SgmCrystalSet *);
 
 /* ---- lattices (src/csp/lattice.c) ---- */
 PETSC_EXTERN PetscReal      SgmCSPDet3(const PetscReal[]);
@@ -53,6 +54,7 @@ PETSC_EXTERN PetscErrorCode SgmCSPMatchSets(MPI_Comm, const SgmCSPMatchParams *,
 
 /* ---- the CSPNet-like network (src/csp/cspnet.c) ---- */
 #define SGM_CSP_MAXZ         100 /* atomic numbers 1..100 have an embedding row */
+#define SGM_CSP_MAXATOMS     64  /* largest cell of sgm csp train / sample */
 #define SGM_CSPNET_MAXLAYERS 16
 #define SGM_CSPNET_MAXH      512
 
@@ -79,3 +81,37 @@ PETSC_EXTERN PetscErrorCode SgmCSPNetWorkCreate(const SgmCSPNet *, SgmCSPNetWork
 PETSC_EXTERN PetscErrorCode SgmCSPNetWorkDestroy(SgmCSPNetWork *);
 PETSC_EXTERN PetscErrorCode SgmCSPNetForward(const SgmCSPNet *, const PetscReal[], const SgmCrystal *, PetscReal, SgmCSPNetWork *, PetscReal[], PetscReal[]);
 PETSC_EXTERN PetscErrorCode SgmCSPNetBackward(const SgmCSPNet *, const PetscReal[], const SgmCrystal *, SgmCSPNetWork *, const PetscReal[], const PetscReal[], PetscReal[]);
+
+/* ---- DiffCSP schedules (src/csp/schedule.c): arrays indexed by the step t = 0..T ---- */
+typedef struct {
+  PetscInt   T;
+  PetscReal  sigma_begin, sigma_end;
+  PetscReal *sigma; /* wrapped-normal sigma_t of F, sigma_0 = 0 */
+  PetscReal *sn;    /* E[score^2] of the wrapped normal at sigma_t (1/lambda_t), sn_0 = 1 */
+  PetscReal *beta, *alpha, *abar, *post; /* cosine DDPM schedule of L; post = posterior std */
+} SgmCSPSchedule;
+
+PETSC_EXTERN PetscErrorCode SgmCSPWrappedScoreNorm(PetscReal, PetscReal *);
+PETSC_EXTERN PetscErrorCode SgmCSPScheduleCreate(PetscInt, PetscReal, PetscReal, SgmCSPSchedule *);
+PETSC_EXTERN PetscErrorCode SgmCSPScheduleDestroy(SgmCSPSchedule *);
+
+/* ---- training (src/csp/train.c) and sampling (src/csp/sample.c) ---- */
+typedef struct {
+  SgmCSPNet      net;
+  SgmCSPSchedule sched;
+  PetscBool      lattice; /* task 2: the lattice is diffused too (else fixed: task 1) */
+  PetscReal     *theta;   /* the weights used for sampling (the EMA after training) */
+} SgmCSPModel;
+
+typedef struct {
+  PetscInt  steps, batch;
+  PetscReal lr, beta1, beta2, adameps, emadecay, cost_coord, cost_lattice;
+  PetscInt  seed, log_every;
+} SgmCSPTrainParams;
+
+PETSC_EXTERN PetscErrorCode SgmCSPLoss(const SgmCSPModel *, const PetscReal[], const SgmCrystal *, PetscInt, const PetscReal[], const PetscReal[], PetscReal, PetscReal, SgmCSPNetWork *, PetscReal *, PetscReal *, PetscReal[]);
+PETSC_EXTERN PetscErrorCode SgmCSPTrain(MPI_Comm, const SgmCSPTrainParams *, const SgmCrystalSet *, SgmCSPModel *, PetscReal[], PetscReal *);
+PETSC_EXTERN PetscErrorCode SgmCSPModelWrite(MPI_Comm, hid_t, const SgmCSPModel *, const PetscReal[]);
+PETSC_EXTERN PetscErrorCode SgmCSPModelLoad(MPI_Comm, const char[], SgmCSPModel *);
+PETSC_EXTERN PetscErrorCode SgmCSPModelDestroy(SgmCSPModel *);
+PETSC_EXTERN PetscErrorCode SgmCSPSample(MPI_Comm, const SgmCSPModel *, const SgmCrystalSet *, PetscReal, PetscInt, SgmCrystalSet *, PetscInt *, PetscInt *);
