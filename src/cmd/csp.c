@@ -19,7 +19,7 @@ static PetscErrorCode CSPEval(MPI_Comm comm)
   SgmCSPMatchParams p;
   SgmCrystalSet     R, C;
   PetscReal        *match, *rms, rate = 0, mean = 0;
-  PetscInt          nm = 0;
+  PetscInt          nm = 0, minatoms = 1, ncount = 0;
   SgmOutput         out = NULL;
   hid_t             file;
 
@@ -31,6 +31,7 @@ static PetscErrorCode CSPEval(MPI_Comm comm)
   PetscCall(PetscOptionsReal("-csp_match_stol", "Match tolerance on the RMS displacement in units of (V/n)^(1/3) (pymatgen stol)", "", p.stol, &p.stol, NULL));
   PetscCall(PetscOptionsReal("-csp_match_ltol", "Fractional tolerance on the lattice vector lengths (pymatgen ltol)", "", p.ltol, &p.ltol, NULL));
   PetscCall(PetscOptionsReal("-csp_match_angle_tol", "Tolerance on the lattice angles in degrees (pymatgen angle_tol)", "", p.angle_tol, &p.angle_tol, NULL));
+  PetscCall(PetscOptionsInt("-csp_eval_min_atoms", "Count only crystals with at least this many atoms in the match rate and mean RMS (all rows are matched and written)", "", minatoms, &minatoms, NULL));
   PetscCall(PetscOptionsString("-output", "HDF5 file to write (/match, /rms, attributes)", "", output, output, sizeof(output), NULL));
   PetscCall(PetscOptionsBool("-overwrite", "Replace the output file if it exists", "", overwrite, &overwrite, NULL));
   PetscCall(PetscOptionsBool("-quiet", "Do not print the summary", "", quiet, &quiet, NULL));
@@ -45,10 +46,14 @@ static PetscErrorCode CSPEval(MPI_Comm comm)
   PetscCall(PetscMalloc2(R.N, &match, R.N, &rms));
   PetscCall(SgmCSPMatchSets(comm, &p, &R, &C, match, rms));
   for (PetscInt b = 0; b < R.N; b++) {
-    if (match[b] > 0) nm++, mean += rms[b];
+    if (R.natoms[b] >= minatoms) {
+      ncount++;
+      if (match[b] > 0) nm++, mean += rms[b];
+    }
     if (rms[b] >= PETSC_MAX_REAL) rms[b] = -1; /* no lattice mapping, or another composition */
   }
-  rate = (PetscReal)nm / R.N;
+  PetscCheck(ncount > 0, comm, PETSC_ERR_USER_INPUT, "No reference crystal has at least %" PetscInt_FMT " atoms (-csp_eval_min_atoms)", minatoms);
+  rate = (PetscReal)nm / ncount;
   mean = nm ? mean / nm : 0;
   PetscCall(SgmOutputCreate(comm, output, overwrite, &out));
   PetscCall(SgmOutputGetFile(out, &file));
@@ -62,6 +67,8 @@ static PetscErrorCode CSPEval(MPI_Comm comm)
   PetscCall(SgmH5AttrReal(file, "mean_rms", mean));
   PetscCall(SgmH5AttrInt(file, "matched", nm));
   PetscCall(SgmH5AttrInt(file, "crystals", R.N));
+  PetscCall(SgmH5AttrInt(file, "counted", ncount));
+  PetscCall(SgmH5AttrInt(file, "csp_eval_min_atoms", minatoms));
   PetscCall(SgmH5AttrReal(file, "csp_match_stol", p.stol));
   PetscCall(SgmH5AttrReal(file, "csp_match_ltol", p.ltol));
   PetscCall(SgmH5AttrReal(file, "csp_match_angle_tol", p.angle_tol));
@@ -69,7 +76,7 @@ static PetscErrorCode CSPEval(MPI_Comm comm)
   PetscCall(SgmH5AttrString(file, "csp_candidates", cand));
   PetscCall(SgmH5AttrString(file, "rms_note", "rms in units of (V/n)^(1/3); the best found also when above stol; -1: other composition or no lattice mapping"));
   PetscCall(SgmOutputClose(&out));
-  if (!quiet) PetscCall(PetscPrintf(comm, "sgm csp eval: %" PetscInt_FMT " crystals, match rate %.4f (%" PetscInt_FMT " matched), mean RMS %.4f (stol %g, ltol %g, angle_tol %g) -> %s\n", R.N, (double)rate, nm, (double)mean, (double)p.stol, (double)p.ltol, (double)p.angle_tol, output));
+  if (!quiet) PetscCall(PetscPrintf(comm, "sgm csp eval: %" PetscInt_FMT " crystals (%" PetscInt_FMT " with >= %" PetscInt_FMT " atoms counted), match rate %.4f (%" PetscInt_FMT " matched), mean RMS %.4f (stol %g, ltol %g, angle_tol %g) -> %s\n", R.N, ncount, minatoms, (double)rate, nm, (double)mean, (double)p.stol, (double)p.ltol, (double)p.angle_tol, output));
   PetscCall(PetscFree2(match, rms));
   PetscCall(SgmCrystalSetDestroy(&R));
   PetscCall(SgmCrystalSetDestroy(&C));
