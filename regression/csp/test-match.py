@@ -20,7 +20,8 @@ as two crystal files, runs `sgm csp eval` on 1 and 2 ranks and checks:
             get_rms_dist(candidate, reference): the same match decision for every pair, and the
             same rms (to 1e-10; 3e-15 seen) where both match;
   ranks     /match and /rms bitwise the same on 1 and 2 ranks;
-  errors    a reference/candidate row-count mismatch and a missing file are one-line errors.
+  errors    a reference/candidate row-count mismatch, a misspelt option and a missing file are
+            one-line errors.
 Prints PASS/FAIL per check with the numbers; about 10 s (pymatgen's matcher is most of it).
 """
 import os
@@ -194,6 +195,8 @@ with tempfile.TemporaryDirectory() as tmp:
     save(os.path.join(tmp, "short.h5"), protos[:3])
     p = run_eval(tmp, "ref.h5", "short.h5", expect_ok=False)
     check("error: row-count mismatch", p.returncode != 0 and p.stderr.startswith("sgm: error:") and "must be equal" in p.stderr.splitlines()[0], p.stderr.splitlines()[0])
+    p = run_eval(tmp, "ref.h5", "ref.h5", expect_ok=False, extra=("-csp_match_stl", "0.4"))
+    check("error: misspelt option", p.returncode != 0 and "unknown option -csp_match_stl" in p.stderr.splitlines()[0], p.stderr.splitlines()[0])
     p = run_eval(tmp, "ref.h5", "missing.h5", expect_ok=False)
     check("error: missing file", p.returncode != 0 and "does not exist" in p.stderr.splitlines()[0], p.stderr.splitlines()[0])
 print(f"{nfail} failed")

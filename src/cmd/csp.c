@@ -12,10 +12,21 @@
 
 static const char *const subcommands = "train, sample, eval";
 
+/* Options used by no part of sgm are an error unless -allow_unused_options (or -options_left 0). */
+static PetscErrorCode CheckUnused(MPI_Comm comm, PetscBool allow)
+{
+  PetscBool left = PETSC_TRUE, set;
+
+  PetscFunctionBegin;
+  PetscCall(PetscOptionsGetBool(NULL, NULL, "-options_left", &left, &set));
+  if (!allow && !(set && !left)) PetscCall(SgmCheckUnusedOptions(comm, "csp"));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 static PetscErrorCode CSPEval(MPI_Comm comm)
 {
   char              ref[PETSC_MAX_PATH_LEN] = "", cand[PETSC_MAX_PATH_LEN] = "", output[PETSC_MAX_PATH_LEN] = "csp-eval.h5";
-  PetscBool         overwrite = PETSC_FALSE, quiet = PETSC_FALSE, help;
+  PetscBool         overwrite = PETSC_FALSE, quiet = PETSC_FALSE, help, allow = PETSC_FALSE;
   SgmCSPMatchParams p;
   SgmCrystalSet     R, C;
   PetscReal        *match, *rms, rate = 0, mean = 0;
@@ -35,12 +46,13 @@ static PetscErrorCode CSPEval(MPI_Comm comm)
   PetscCall(PetscOptionsString("-output", "HDF5 file to write (/match, /rms, attributes)", "", output, output, sizeof(output), NULL));
   PetscCall(PetscOptionsBool("-overwrite", "Replace the output file if it exists", "", overwrite, &overwrite, NULL));
   PetscCall(PetscOptionsBool("-quiet", "Do not print the summary", "", quiet, &quiet, NULL));
+  PetscCall(PetscOptionsBool("-allow_unused_options", "Run even if an option is used by no part of sgm", "", allow, &allow, NULL));
   PetscOptionsEnd();
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   if (help) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCheck(ref[0] && cand[0], comm, PETSC_ERR_USER_INPUT, "sgm csp eval needs -csp_reference FILE and -csp_candidates FILE");
   PetscCheck(p.stol > 0 && p.ltol > 0 && p.angle_tol > 0, comm, PETSC_ERR_USER_INPUT, "-csp_match_stol, -csp_match_ltol and -csp_match_angle_tol must be positive; got %g, %g, %g", (double)p.stol, (double)p.ltol, (double)p.angle_tol);
-  PetscCall(SgmCheckUnusedOptions(comm, "csp"));
+  PetscCall(CheckUnused(comm, allow));
   PetscCall(SgmCrystalSetLoad(comm, ref, &R));
   PetscCall(SgmCrystalSetLoad(comm, cand, &C));
   PetscCall(PetscMalloc2(R.N, &match, R.N, &rms));
@@ -86,7 +98,7 @@ static PetscErrorCode CSPEval(MPI_Comm comm)
 static PetscErrorCode CSPTrain(MPI_Comm comm)
 {
   char              data[PETSC_MAX_PATH_LEN] = "", output[PETSC_MAX_PATH_LEN] = "csp-model.h5";
-  PetscBool         overwrite = PETSC_FALSE, quiet = PETSC_FALSE, help, lattice = PETSC_FALSE;
+  PetscBool         overwrite = PETSC_FALSE, quiet = PETSC_FALSE, help, lattice = PETSC_FALSE, allow = PETSC_FALSE;
   SgmCSPTrainParams tp = {.steps = 2000, .batch = 32, .lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .adameps = 1e-8, .emadecay = 0.999, .cost_coord = 1, .cost_lattice = 1, .seed = 0, .log_every = 0};
   SgmCSPModel       m;
   SgmCrystalSet     D;
@@ -122,6 +134,7 @@ static PetscErrorCode CSPTrain(MPI_Comm comm)
   PetscCall(PetscOptionsString("-output", "HDF5 model file to write (/theta, attributes)", "", output, output, sizeof(output), NULL));
   PetscCall(PetscOptionsBool("-overwrite", "Replace the output file if it exists", "", overwrite, &overwrite, NULL));
   PetscCall(PetscOptionsBool("-quiet", "Do not print the summary", "", quiet, &quiet, NULL));
+  PetscCall(PetscOptionsBool("-allow_unused_options", "Run even if an option is used by no part of sgm", "", allow, &allow, NULL));
   PetscOptionsEnd();
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   if (help) PetscFunctionReturn(PETSC_SUCCESS);
@@ -129,7 +142,7 @@ static PetscErrorCode CSPTrain(MPI_Comm comm)
   PetscCheck(tp.steps >= 1 && tp.batch >= 1, comm, PETSC_ERR_USER_INPUT, "-csp_train_steps and -csp_batch must be positive; got %" PetscInt_FMT " and %" PetscInt_FMT, tp.steps, tp.batch);
   PetscCheck(tp.lr > 0 && tp.emadecay >= 0 && tp.emadecay < 1, comm, PETSC_ERR_USER_INPUT, "-csp_lr must be positive and -csp_ema in [0, 1); got %g and %g", (double)tp.lr, (double)tp.emadecay);
   PetscCheck(tp.seed >= 0, comm, PETSC_ERR_USER_INPUT, "-seed must be a non-negative integer; got %" PetscInt_FMT, tp.seed);
-  PetscCall(SgmCheckUnusedOptions(comm, "csp"));
+  PetscCall(CheckUnused(comm, allow));
   PetscCall(SgmCrystalSetLoad(comm, data, &D));
   PetscCheck(D.maxatoms <= SGM_CSP_MAXATOMS, comm, PETSC_ERR_USER_INPUT, "The crystal file '%s' has cells of up to %" PetscInt_FMT " atoms; sgm csp takes at most %d", data, D.maxatoms, SGM_CSP_MAXATOMS);
   m.net.maxatoms = D.maxatoms;
@@ -167,7 +180,7 @@ static PetscErrorCode CSPTrain(MPI_Comm comm)
 static PetscErrorCode CSPSample(MPI_Comm comm)
 {
   char           model[PETSC_MAX_PATH_LEN] = "", ref[PETSC_MAX_PATH_LEN] = "", output[PETSC_MAX_PATH_LEN] = "csp-samples.h5";
-  PetscBool      overwrite = PETSC_FALSE, quiet = PETSC_FALSE, help;
+  PetscBool      overwrite = PETSC_FALSE, quiet = PETSC_FALSE, help, allow = PETSC_FALSE;
   PetscReal      step_lr = 1e-5;
   PetscInt       seed = 0, nfe, steps;
   SgmCSPModel    m;
@@ -186,12 +199,13 @@ static PetscErrorCode CSPSample(MPI_Comm comm)
   PetscCall(PetscOptionsString("-output", "HDF5 file to write (crystal layout: /natoms, /types, /frac, /lattice)", "", output, output, sizeof(output), NULL));
   PetscCall(PetscOptionsBool("-overwrite", "Replace the output file if it exists", "", overwrite, &overwrite, NULL));
   PetscCall(PetscOptionsBool("-quiet", "Do not print the summary", "", quiet, &quiet, NULL));
+  PetscCall(PetscOptionsBool("-allow_unused_options", "Run even if an option is used by no part of sgm", "", allow, &allow, NULL));
   PetscOptionsEnd();
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   if (help) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCheck(model[0] && ref[0], comm, PETSC_ERR_USER_INPUT, "sgm csp sample needs -csp_model FILE and -csp_reference FILE");
   PetscCheck(seed >= 0, comm, PETSC_ERR_USER_INPUT, "-seed must be a non-negative integer; got %" PetscInt_FMT, seed);
-  PetscCall(SgmCheckUnusedOptions(comm, "csp"));
+  PetscCall(CheckUnused(comm, allow));
   PetscCall(SgmCSPModelLoad(comm, model, &m));
   PetscCall(SgmCrystalSetLoad(comm, ref, &R));
   PetscCall(PetscTime(&t0));
