@@ -21,7 +21,9 @@ on a tiny network (hidden 6, 2 layers, 3 frequencies, 8 time features) and T = 6
              (lattice, relative), tasks 1 and 2 (task 2 on a copy of the model with a tiny lattice
              head and ip_scale 1e-12: an untrained lattice head lets L grow by 100 per step, and
              then F mod 1 is chaotic); task 1 keeps the reference lattices exactly;
-  errors     a missing -csp_data, a model file that is not one, a bad -csp_step_lr: one-line errors.
+  errors     a missing -csp_data, a model file that is not one, a bad -csp_step_lr, a model whose
+             lattice diverges (weights of the lattice head times 1e150, 2 ranks): one-line errors
+             and no output file.
 About 15 s.
 """
 import math
@@ -312,6 +314,16 @@ with tempfile.TemporaryDirectory() as tmp:
     check("error: no -csp_data", p.returncode != 0 and "-csp_data" in p.stderr.splitlines()[0], p.stderr.splitlines()[0])
     p = run(["sample", "-csp_model", P("crystals-test.h5"), "-csp_reference", P("crystals-test.h5"), "-output", P("x.h5")], ok=False)
     check("error: a crystal file as model", p.returncode != 0 and "attribute" in p.stderr.splitlines()[0] and not os.path.exists(P("x.h5")), p.stderr.splitlines()[0])
+    import shutil
+    shutil.copy(P("m2r1.h5"), P("m2wild.h5"))
+    with h5py.File(P("m2wild.h5"), "r+") as h:
+        off, _ = layout(CFG["H"], CFG["nl"], CFG["nf"], CFG["nt"])
+        o, sz = off["Wl"]
+        th = h["theta"][:]
+        th[o:o + sz] *= 1e150
+        h["theta"][:] = th
+    p = run(["sample", "-csp_model", P("m2wild.h5"), "-csp_reference", P("crystals-test.h5"), "-output", P("x.h5")], nranks=2, ok=False)
+    check("error: diverging lattice stops the sampler", p.returncode != 0 and "not finite" in p.stderr.splitlines()[0] and not os.path.exists(P("x.h5")), p.stderr.splitlines()[0])
     p = run(["sample", "-csp_model", P("m1r1.h5"), "-csp_reference", P("crystals-test.h5"), "-csp_step_lr", "0", "-output", P("x.h5")], ok=False)
     check("error: -csp_step_lr 0", p.returncode != 0 and "-csp_step_lr" in p.stderr.splitlines()[0] and not os.path.exists(P("x.h5")), p.stderr.splitlines()[0])
 print(f"{nfail} failed")

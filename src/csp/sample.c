@@ -72,7 +72,7 @@ static PetscErrorCode StepCrystal(CSPSampler *s, PetscInt b, PetscInt t, PetscRe
 static PetscErrorCode TSStep_SgmCSPPC(TS ts)
 {
   CSPSampler *s;
-  PetscInt    t;
+  PetscInt    t, bad = -1;
   PetscReal  *x;
   Vec         X = ts->vec_sol;
 
@@ -84,8 +84,16 @@ static PetscErrorCode TSStep_SgmCSPPC(TS ts)
   PetscCall(PetscLogEventBegin(SGM_Step, 0, 0, 0, 0));
   PetscCall(TSPreStage(ts, ts->ptime));
   PetscCall(VecGetArray(X, &x));
-  for (PetscInt b = 0; b < s->nloc; b++) PetscCall(StepCrystal(s, s->start + b, t, x + b * s->d));
+  for (PetscInt b = 0; b < s->nloc; b++) {
+    PetscCall(StepCrystal(s, s->start + b, t, x + b * s->d));
+    for (PetscInt q = 0; q < s->d && bad < 0; q++)
+      if (!PetscIsNormalReal(x[b * s->d + q]) && x[b * s->d + q] != 0) bad = s->start + b;
+  }
   PetscCall(VecRestoreArray(X, &x));
+  /* one collective check per step, so that every rank stops together */
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPIU_INT, MPI_MAX, PetscObjectComm((PetscObject)ts)));
+  PetscCheck(bad < 0, PetscObjectComm((PetscObject)ts), PETSC_ERR_USER_INPUT,
+             "Crystal %" PetscInt_FMT " is not finite after the sampling step t = %" PetscInt_FMT ": the lattice diverged (the first ancestral steps multiply L by up to 1/sqrt(alpha_T) = 100, so the model's eps_L must be accurate near t = T): train longer, or sample task 1", bad, t);
   PetscCall(TSPostStage(ts, ts->ptime, 0, &X));
   PetscCall(PetscLogEventEnd(SGM_Step, 0, 0, 0, 0));
   ts->ptime += 1;
