@@ -9,8 +9,8 @@ baseline of uniformly random fractional coordinates in the reference cells (task
 Prints match rate and mean RMS for all crystals and for those with >= 3 atoms (1- and 2-atom cells
 match almost always: for one atom any position is the structure, and stol 0.5 is generous for two).
 
-Task 2 may stop with "the lattice diverged" (an undertrained eps_L head; doc/geometric.md): the
-table then says so.  Check (task 1, training split, the model can memorise it): per crystal, the sampled structure's
+Task 2 crystals whose lattice diverges (an undertrained eps_L head; doc/geometric.md) are counted
+in the "diverged" column and as unmatched.  Check (task 1, training split, the model can memorise it): per crystal, the sampled structure's
 RMS (0.5 when it does not match) against the random baseline's; the trained model must be better
 on more crystals than it is worse, by a sign test at 3 standard errors: (better - worse) >
 3 sqrt(better + worse).  About 25 minutes on 2 cores with the default 10000 steps.
@@ -54,7 +54,9 @@ def evaluate(ref, cand, out):
         n = h["natoms"][:]
     with h5py.File(out, "r") as h:
         m, r = h["match"][:], h["rms"][:]
-    res = {}
+    with h5py.File(cand, "r") as h:
+        div = int((h["diverged"][:] > 0).sum()) if "diverged" in h else 0
+    res = {"diverged": div}
     for lab, sel in (("all", n >= 1), (">=3 atoms", n >= 3)):
         res[lab] = (sel.sum(), m[sel].mean(), r[sel & (m == 1)].mean() if (sel & (m == 1)).any() else float("nan"))
     return res, np.where(m == 1, r, 0.5)
@@ -81,18 +83,18 @@ for task, opt in ((1, []), (2, ["-csp_lattice"])):
     for split in ("train", "test"):
         ref = W(f"crystals-{split}.h5")
         if not sgm("sample", "-csp_model", W(f"model-task{task}.h5"), "-csp_reference", ref, "-output", W(f"samples-task{task}-{split}.h5"), check=task == 1):
-            rows.append((f"task {task}, {a.steps} steps", split, None))  # the lattice diverged
+            rows.append((f"task {task}, {a.steps} steps", split, None))
             continue
         res, per[(task, split)] = evaluate(ref, W(f"samples-task{task}-{split}.h5"), W(f"eval-task{task}-{split}.h5"))
         rows.append((f"task {task}, {a.steps} steps", split, res))
-print("\n| model | split | crystals | match rate | mean RMS | crystals >= 3 atoms | match rate | mean RMS |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+print("\n| model | split | crystals | diverged | match rate | mean RMS | crystals >= 3 atoms | match rate | mean RMS |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for name, split, res in rows:
     if res is None:
-        print(f"| {name} | {split} | sampling stopped: the lattice diverged | | | | | |")
+        print(f"| {name} | {split} | sampling failed | | | | | | |")
         continue
     (n1, m1, r1), (n3, m3, r3) = res["all"], res[">=3 atoms"]
-    print(f"| {name} | {split} | {n1} | {m1:.3f} | {r1:.3f} | {n3} | {m3:.3f} | {r3:.3f} |")
+    print(f"| {name} | {split} | {n1} | {res['diverged']} | {m1:.3f} | {r1:.3f} | {n3} | {m3:.3f} | {r3:.3f} |")
 d = per[(1, "train")] - per[("random", "train")]
 better, worse = int((d < -1e-12).sum()), int((d > 1e-12).sum())
 ok = better - worse > 3 * np.sqrt(better + worse)

@@ -30,7 +30,7 @@ static PetscErrorCode CSPEval(MPI_Comm comm)
   SgmCSPMatchParams p;
   SgmCrystalSet     R, C;
   PetscReal        *match, *rms, rate = 0, mean = 0;
-  PetscInt          nm = 0, minatoms = 1, ncount = 0;
+  PetscInt          nm = 0, minatoms = 1, ncount = 0, ndiv = 0;
   SgmOutput         out = NULL;
   hid_t             file;
 
@@ -57,6 +57,22 @@ static PetscErrorCode CSPEval(MPI_Comm comm)
   PetscCall(SgmCrystalSetLoad(comm, cand, &C));
   PetscCall(PetscMalloc2(R.N, &match, R.N, &rms));
   PetscCall(SgmCSPMatchSets(comm, &p, &R, &C, match, rms));
+  { /* samples that diverged (sgm csp sample's /diverged) are unmatched */
+    hid_t     f;
+    PetscBool has;
+    PetscCall(SgmH5OpenParallel(comm, cand, &f));
+    has = H5Lexists(f, "diverged", H5P_DEFAULT) > 0 ? PETSC_TRUE : PETSC_FALSE;
+    PetscCallHDF5(H5Fclose(f));
+    if (has) {
+      PetscInt   dims[1];
+      PetscReal *div;
+      PetscCall(SgmH5ReadReal(comm, cand, "diverged", 1, dims, &div));
+      PetscCheck(dims[0] == R.N, comm, PETSC_ERR_USER_INPUT, "/diverged of '%s' has %" PetscInt_FMT " rows; the file has %" PetscInt_FMT " crystals", cand, dims[0], R.N);
+      for (PetscInt b = 0; b < R.N; b++)
+        if (div[b] > 0) match[b] = 0, rms[b] = PETSC_MAX_REAL, ndiv++;
+      PetscCall(PetscFree(div));
+    }
+  }
   for (PetscInt b = 0; b < R.N; b++) {
     if (R.natoms[b] >= minatoms) {
       ncount++;
@@ -80,15 +96,16 @@ static PetscErrorCode CSPEval(MPI_Comm comm)
   PetscCall(SgmH5AttrInt(file, "matched", nm));
   PetscCall(SgmH5AttrInt(file, "crystals", R.N));
   PetscCall(SgmH5AttrInt(file, "counted", ncount));
+  PetscCall(SgmH5AttrInt(file, "diverged", ndiv));
   PetscCall(SgmH5AttrInt(file, "csp_eval_min_atoms", minatoms));
   PetscCall(SgmH5AttrReal(file, "csp_match_stol", p.stol));
   PetscCall(SgmH5AttrReal(file, "csp_match_ltol", p.ltol));
   PetscCall(SgmH5AttrReal(file, "csp_match_angle_tol", p.angle_tol));
   PetscCall(SgmH5AttrString(file, "csp_reference", ref));
   PetscCall(SgmH5AttrString(file, "csp_candidates", cand));
-  PetscCall(SgmH5AttrString(file, "rms_note", "rms in units of (V/n)^(1/3); the best found also when above stol; -1: other composition or no lattice mapping"));
+  PetscCall(SgmH5AttrString(file, "rms_note", "rms in units of (V/n)^(1/3); the best found also when above stol; -1: other composition, no lattice mapping, or a diverged sample"));
   PetscCall(SgmOutputClose(&out));
-  if (!quiet) PetscCall(PetscPrintf(comm, "sgm csp eval: %" PetscInt_FMT " crystals (%" PetscInt_FMT " with >= %" PetscInt_FMT " atoms counted), match rate %.4f (%" PetscInt_FMT " matched), mean RMS %.4f (stol %g, ltol %g, angle_tol %g) -> %s\n", R.N, ncount, minatoms, (double)rate, nm, (double)mean, (double)p.stol, (double)p.ltol, (double)p.angle_tol, output));
+  if (!quiet) PetscCall(PetscPrintf(comm, "sgm csp eval: %" PetscInt_FMT " crystals (%" PetscInt_FMT " with >= %" PetscInt_FMT " atoms counted, %" PetscInt_FMT " diverged samples), match rate %.4f (%" PetscInt_FMT " matched), mean RMS %.4f (stol %g, ltol %g, angle_tol %g) -> %s\n", R.N, ncount, minatoms, ndiv, (double)rate, nm, (double)mean, (double)p.stol, (double)p.ltol, (double)p.angle_tol, output));
   PetscCall(PetscFree2(match, rms));
   PetscCall(SgmCrystalSetDestroy(&R));
   PetscCall(SgmCrystalSetDestroy(&C));
@@ -182,7 +199,8 @@ static PetscErrorCode CSPSample(MPI_Comm comm)
   char           model[PETSC_MAX_PATH_LEN] = "", ref[PETSC_MAX_PATH_LEN] = "", output[PETSC_MAX_PATH_LEN] = "csp-samples.h5";
   PetscBool      overwrite = PETSC_FALSE, quiet = PETSC_FALSE, help, allow = PETSC_FALSE;
   PetscReal      step_lr = 1e-5;
-  PetscInt       seed = 0, nfe, steps;
+  PetscInt       seed = 0, nfe, steps, ndiv = 0;
+  PetscReal     *div;
   SgmCSPModel    m;
   SgmCrystalSet  R, S;
   SgmOutput      out = NULL;
@@ -209,22 +227,32 @@ static PetscErrorCode CSPSample(MPI_Comm comm)
   PetscCall(SgmCSPModelLoad(comm, model, &m));
   PetscCall(SgmCrystalSetLoad(comm, ref, &R));
   PetscCall(PetscTime(&t0));
-  PetscCall(SgmCSPSample(comm, &m, &R, step_lr, seed, &S, &nfe, &steps));
+  PetscCall(PetscMalloc1(R.N, &div));
+  PetscCall(SgmCSPSample(comm, &m, &R, step_lr, seed, &S, div, &nfe, &steps));
+  for (PetscInt b = 0; b < R.N; b++) ndiv += div[b] > 0;
   PetscCall(PetscTime(&t1));
   PetscCall(SgmOutputCreate(comm, output, overwrite, &out));
   PetscCall(SgmOutputGetFile(out, &file));
   PetscCall(SgmCrystalSetWrite(comm, file, &S));
+  {
+    hsize_t dims[1] = {(hsize_t)R.N};
+    PetscCall(SgmH5WriteSmall(comm, file, "diverged", 1, dims, div));
+  }
   PetscCall(SgmOutputWriteProvenance(out, seed));
+  PetscCall(SgmH5AttrInt(file, "diverged_count", ndiv));
+  PetscCall(SgmH5AttrString(file, "diverged_note", "/diverged: 0, or the step t at which the crystal became non-finite (lattice divergence, task 2); such rows hold zero coordinates in the unit cube and sgm csp eval counts them as unmatched"));
   PetscCall(SgmH5AttrString(file, "csp_model", model));
   PetscCall(SgmH5AttrString(file, "csp_reference", ref));
   PetscCall(SgmH5AttrReal(file, "csp_step_lr", step_lr));
   PetscCall(SgmH5AttrInt(file, "csp_lattice", m.lattice ? 1 : 0));
-  PetscCall(SgmH5AttrInt(file, "nfe", nfe));
+  PetscCall(SgmH5AttrInt(file, "nfe", 2 * m.sched.T));
+  PetscCall(SgmH5AttrInt(file, "nfe_total", nfe));
   PetscCall(SgmH5AttrInt(file, "ts_steps", steps));
   PetscCall(SgmH5AttrReal(file, "run_time_s", t1 - t0));
   PetscCall(SgmOutputClose(&out));
   PetscCallMPI(MPI_Comm_size(comm, &size));
-  if (!quiet) PetscCall(PetscPrintf(comm, "sgm csp sample: %" PetscInt_FMT " crystals, task %d, %" PetscInt_FMT " TS steps, %" PetscInt_FMT " network evaluations per crystal, %d rank(s), %.1f s -> %s\n", R.N, m.lattice ? 2 : 1, steps, nfe, size, t1 - t0, output));
+  if (!quiet) PetscCall(PetscPrintf(comm, "sgm csp sample: %" PetscInt_FMT " crystals, task %d, %" PetscInt_FMT " TS steps, %" PetscInt_FMT " network evaluations per crystal (%" PetscInt_FMT " in all), %" PetscInt_FMT " diverged, %d rank(s), %.1f s -> %s\n", R.N, m.lattice ? 2 : 1, steps, 2 * m.sched.T, nfe, ndiv, size, t1 - t0, output));
+  PetscCall(PetscFree(div));
   PetscCall(SgmCrystalSetDestroy(&R));
   PetscCall(SgmCrystalSetDestroy(&S));
   PetscCall(SgmCSPModelDestroy(&m));

@@ -27,6 +27,7 @@ typedef struct {
   PetscReal            step_lr;
   uint64_t             seed;
   PetscInt             start, nloc, d, nfe;
+  PetscInt            *diverged; /* [nloc]: 0, or the step t at which the crystal became non-finite */
   SgmCSPNetWork        w;
 } CSPSampler;
 
@@ -72,7 +73,7 @@ static PetscErrorCode StepCrystal(CSPSampler *s, PetscInt b, PetscInt t, PetscRe
 static PetscErrorCode TSStep_SgmCSPPC(TS ts)
 {
   CSPSampler *s;
-  PetscInt    t, bad = -1;
+  PetscInt    t;
   PetscReal  *x;
   Vec         X = ts->vec_sol;
 
@@ -85,15 +86,19 @@ static PetscErrorCode TSStep_SgmCSPPC(TS ts)
   PetscCall(TSPreStage(ts, ts->ptime));
   PetscCall(VecGetArray(X, &x));
   for (PetscInt b = 0; b < s->nloc; b++) {
-    PetscCall(StepCrystal(s, s->start + b, t, x + b * s->d));
-    for (PetscInt q = 0; q < s->d && bad < 0; q++)
-      if (!PetscIsNormalReal(x[b * s->d + q]) && x[b * s->d + q] != 0) bad = s->start + b;
+    PetscReal *xb = x + b * s->d;
+    PetscBool  bad = PETSC_FALSE;
+    if (s->diverged[b]) continue;
+    PetscCall(StepCrystal(s, s->start + b, t, xb));
+    for (PetscInt q = 0; q < s->d; q++)
+      if (!PetscIsNormalReal(xb[q]) && xb[q] != 0) bad = PETSC_TRUE;
+    if (bad) { /* frozen from here on, stored as zero coordinates in the unit cube */
+      s->diverged[b] = t;
+      PetscCall(PetscArrayzero(xb, s->d));
+      for (int a = 0; a < 3; a++) xb[3 * s->ref->maxatoms + 4 * a] = 1;
+    }
   }
   PetscCall(VecRestoreArray(X, &x));
-  /* one collective check per step, so that every rank stops together */
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPIU_INT, MPI_MAX, PetscObjectComm((PetscObject)ts)));
-  PetscCheck(bad < 0, PetscObjectComm((PetscObject)ts), PETSC_ERR_USER_INPUT,
-             "Crystal %" PetscInt_FMT " is not finite after the sampling step t = %" PetscInt_FMT ": the lattice diverged (the first ancestral steps multiply L by up to 1/sqrt(alpha_T) = 100, so the model's eps_L must be accurate near t = T): train longer, or sample task 1", bad, t);
   PetscCall(TSPostStage(ts, ts->ptime, 0, &X));
   PetscCall(PetscLogEventEnd(SGM_Step, 0, 0, 0, 0));
   ts->ptime += 1;
@@ -135,9 +140,12 @@ static PetscErrorCode RHSUnused(TS ts, PetscReal t, Vec X, Vec F, void *ctx)
 /*
   Sample one crystal per row of ref (its composition; its lattice too for task 1), the rows spread
   over the ranks.  out: the samples in the layout of ref (the same natoms, types; new frac,
-  lattice), complete on every rank.  nfe: network evaluations per crystal.
+  lattice), complete on every rank.  nfe: network evaluations summed over all crystals.  diverged[N] (complete on
+  every rank): 0, or the step t at which the crystal became non-finite (an undertrained task-2
+  lattice head: the first ancestral steps multiply L by up to 1/sqrt(alpha_T) = 100); such a
+  crystal is frozen and returned as zero coordinates in the unit cube.
 */
-PetscErrorCode SgmCSPSample(MPI_Comm comm, const SgmCSPModel *m, const SgmCrystalSet *ref, PetscReal step_lr, PetscInt seed, SgmCrystalSet *out, PetscInt *nfe, PetscInt *tssteps)
+PetscErrorCode SgmCSPSample(MPI_Comm comm, const SgmCSPModel *m, const SgmCrystalSet *ref, PetscReal step_lr, PetscInt seed, SgmCrystalSet *out, PetscReal diverged[], PetscInt *nfe, PetscInt *tssteps)
 {
   static PetscBool registered = PETSC_FALSE;
   CSPSampler       s;
@@ -158,6 +166,7 @@ PetscErrorCode SgmCSPSample(MPI_Comm comm, const SgmCSPModel *m, const SgmCrysta
   PetscCallMPI(MPI_Scan(&s.nloc, &s.start, 1, MPIU_INT, MPI_SUM, comm));
   s.start -= s.nloc;
   PetscCall(SgmCSPNetWorkCreate(&m->net, &s.w));
+  PetscCall(PetscCalloc1(s.nloc + 1, &s.diverged));
   PetscCall(VecCreateMPI(comm, s.nloc * s.d, PETSC_DETERMINE, &X));
   PetscCall(VecGetArray(X, &x));
   for (PetscInt b = 0; b < s.nloc; b++) { /* the prior */
@@ -196,11 +205,15 @@ PetscErrorCode SgmCSPSample(MPI_Comm comm, const SgmCSPModel *m, const SgmCrysta
     PetscCall(PetscArraycpy(out->lattice + 9 * (s.start + b), x + b * s.d + 3 * M, 9));
   }
   PetscCall(VecRestoreArray(X, &x));
+  PetscCall(PetscArrayzero(diverged, ref->N));
+  for (PetscInt b = 0; b < s.nloc; b++) diverged[s.start + b] = (PetscReal)s.diverged[b];
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, diverged, (PetscMPIInt)ref->N, MPIU_REAL, MPI_SUM, comm));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, out->frac, (PetscMPIInt)(ref->N * M * 3), MPIU_REAL, MPI_SUM, comm));
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, out->lattice, (PetscMPIInt)(ref->N * 9), MPIU_REAL, MPI_SUM, comm));
-  *nfe = s.nfe / PetscMax(s.nloc, 1);
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, nfe, 1, MPIU_INT, MPI_MAX, comm));
+  *nfe = s.nfe; /* network evaluations summed over all crystals (2 per step of a crystal that did not diverge) */
+  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, nfe, 1, MPIU_INT, MPI_SUM, comm));
   PetscCall(VecDestroy(&X));
   PetscCall(SgmCSPNetWorkDestroy(&s.w));
+  PetscCall(PetscFree(s.diverged));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

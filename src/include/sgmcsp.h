@@ -114,4 +114,4 @@ PETSC_EXTERN PetscErrorCode SgmCSPTrain(MPI_Comm, const SgmCSPTrainParams *, con
 PETSC_EXTERN PetscErrorCode SgmCSPModelWrite(MPI_Comm, hid_t, const SgmCSPModel *, const PetscReal[]);
 PETSC_EXTERN PetscErrorCode SgmCSPModelLoad(MPI_Comm, const char[], SgmCSPModel *);
 PETSC_EXTERN PetscErrorCode SgmCSPModelDestroy(SgmCSPModel *);
-PETSC_EXTERN PetscErrorCode SgmCSPSample(MPI_Comm, const SgmCSPModel *, const SgmCrystalSet *, PetscReal, PetscInt, SgmCrystalSet *, PetscInt *, PetscInt *);
+PETSC_EXTERN PetscErrorCode SgmCSPSample(MPI_Comm, const SgmCSPModel *, const SgmCrystalSet *, PetscReal, PetscInt, SgmCrystalSet *, PetscReal[], PetscInt *, PetscInt *);
