@@ -68,7 +68,7 @@ static PetscErrorCode SgmMain(const char *cmd)
       PetscFunctionReturn(PETSC_SUCCESS);
     }
   }
-  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "Unknown command '%s': the commands are sample, nll, train, train-field, score, eval, mcmc, data and version", cmd);
+  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "Unknown command '%s': the commands are sample, nll, train, train-field, score, eval, mcmc, csp, data and version", cmd);
 }
 
 /* Errors inside PetscInitialize() come from the options: an -options_file that cannot be read (on
