@@ -13,7 +13,7 @@ Task 2 crystals whose lattice diverges (an undertrained eps_L head; doc/geometri
 in the "diverged" column and as unmatched.  Check (task 1, training split, the model can memorise it): per crystal, the sampled structure's
 RMS (0.5 when it does not match) against the random baseline's; the trained model must be better
 on more crystals than it is worse, by a sign test at 3 standard errors: (better - worse) >
-3 sqrt(better + worse).  About 25 minutes on 2 cores with the default 10000 steps.
+3 sqrt(better + worse).  About 18 minutes on 2 cores with the default 10000 steps.
 """
 import argparse
 import os
