@@ -32,13 +32,16 @@ SECTIONS = {  # -help section title -> object
     "sgm eval: compare a sample set with a reference set or a known density": "evalrun",
     "Comparison of sample sets (SgmEval) options": "eval",
     "Dense block-cyclic matrices (ScaLAPACK)": "dense",
+    "sgm csp train: DiffCSP training of the crystal network (doc/geometric.md)": "csptrain",
+    "sgm csp sample: DiffCSP predictor-corrector sampling of crystals (doc/geometric.md)": "cspsample",
+    "sgm csp eval: structure matching of crystals (doc/geometric.md)": "cspeval",
 }
 OPT = re.compile(r"^\s*(-\w+)(?::)?\s*<(?:now )?(.*?)(?: : (?:formerly )?.*?)?>:?\s*(.*?)\s*(?:\((\w*)\))?$")
 
 
 def helptext(sgm, extra, command="sample"):
     env = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "PATH": "/usr/bin:/bin"}
-    out = subprocess.run([sgm, command, "-help"] + extra, capture_output=True, text=True, env=env)
+    out = subprocess.run([sgm] + command.split() + ["-help"] + extra, capture_output=True, text=True, env=env)
     return out.stdout
 
 
@@ -134,6 +137,9 @@ def generate(sgm):
             "### Frechet distance: ScaLAPACK grid (`SgmDense`)", "", table(ev["dense"][0][1]), "",
             "A known reference density is a score model with the prefix `-reference_` "
             "(`-reference_score_type gmm -reference_gmm_file input/gmm8.h5`), evaluated at t = 0.", ""]
+    out += ["## `sgm csp` (doc/geometric.md, \"Crystals (DiffCSP)\")", ""]
+    for sub, key in (("train", "csptrain"), ("sample", "cspsample"), ("eval", "cspeval")):
+        out += ["### `sgm csp %s`" % sub, "", table(sections(helptext(sgm, [], "csp " + sub))[key][0][1]), ""]
     return "\n".join(out).rstrip() + "\n"
 
 

@@ -11,6 +11,7 @@ PETSC_INTERN PetscErrorCode SgmCommandScore(MPI_Comm);
 PETSC_INTERN PetscErrorCode SgmCommandEval(MPI_Comm);
 PETSC_INTERN PetscErrorCode SgmCommandMCMC(MPI_Comm);
 PETSC_INTERN PetscErrorCode SgmCommandTrainAE(MPI_Comm);
+PETSC_INTERN PetscErrorCode SgmCommandCSP(MPI_Comm);
 PETSC_INTERN PetscErrorCode SgmCheckUnusedOptions(MPI_Comm, const char[]);
 
 /* exit status of the program when no error occurred (e.g. SGM_EXIT_CHECKPOINTED) */

@@ -14,6 +14,7 @@ static const char help[] = "sgm: score-based generative models on MPI, PETSc and
                            "  score    evaluate a score model at given points and times\n"
                            "  eval     compare samples with a reference set or density: moments, Frechet, sliced W2, MMD, energy, NLL\n"
                            "  mcmc     Metropolis sampling of the DW4 and LJ13 particle energies (reference data, doc/geometric.md)\n"
+                           "  csp      crystals with DiffCSP: sgm csp train / sample / eval (doc/geometric.md)\n"
                            "  data     write a built-in 2-D toy dataset (swissroll, moons, checkerboard, 8gaussians, pinwheel, circles)\n"
                            "  version  print the version, git revision and library versions\n\n"
                            "Objects of `sgm sample` and their types (options of the selected type are listed below):\n"
@@ -43,6 +44,7 @@ static const SgmCommand commands[] = {
   {"score",   SgmCommandScore  },
   {"eval",    SgmCommandEval   },
   {"mcmc",    SgmCommandMCMC   },
+  {"csp",     SgmCommandCSP    },
   {"data",    SgmCommandData   },
   {"version", SgmCommandVersion},
 };
@@ -68,7 +70,7 @@ static PetscErrorCode SgmMain(const char *cmd)
       PetscFunctionReturn(PETSC_SUCCESS);
     }
   }
-  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "Unknown command '%s': the commands are sample, nll, train, train-ae, train-field, score, eval, mcmc, data and version", cmd);
+  SETERRQ(PETSC_COMM_WORLD, PETSC_ERR_USER_INPUT, "Unknown command '%s': the commands are sample, nll, train, train-ae, train-field, score, eval, mcmc, csp, data and version", cmd);
 }
 
 /* Errors inside PetscInitialize() come from the options: an -options_file that cannot be read (on

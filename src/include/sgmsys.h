@@ -71,7 +71,11 @@ typedef enum {
   SGM_STREAM_MCMC        = 10, /* sgm mcmc: initial state (step 0) and proposals (index: chain) */
   SGM_STREAM_MCMC_ACCEPT = 11, /* sgm mcmc: Metropolis acceptance uniforms (index: chain) */
   SGM_STREAM_AE_NOISE    = 12, /* sgm train-ae: latent noise of q(z|x) (step: training step, index: batch position) */
-  SGM_STREAM_NET_INIT    = 7  /* initial network weights (step 0) and Fourier frequencies (step 1) */
+  SGM_STREAM_NET_INIT    = 7, /* initial network weights (step 0) and Fourier frequencies (step 1) */
+  SGM_STREAM_CSP_INIT    = 20, /* sgm csp: initial weights of the crystal network (src/csp) */
+  SGM_STREAM_CSP_DRAW    = 21, /* sgm csp train: uniforms choosing the crystal and the step t (index: batch position) */
+  SGM_STREAM_CSP_NOISE   = 22, /* sgm csp train: noise of F and L (index: batch position) */
+  SGM_STREAM_CSP_SAMPLE  = 23  /* sgm csp sample: prior draw (step 0) and the noise of step k (steps 1..) (index: crystal) */
 } SgmStream;
 
 PETSC_EXTERN void           SgmPhilox4x32(const uint32_t[4], const uint32_t[2], uint32_t[4]);
