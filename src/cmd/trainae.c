@@ -79,7 +79,8 @@ static PetscErrorCode Restart(MPI_Comm comm, const char fname[], TrainAEState *s
     if (SgmTrainCheckpointOpen_Private(fname, &f, kind, sizeof(kind))) err = 1;
     else {
       const char *names[7] = {"step", "parameters_encoder", "parameters_decoder", "data_dim", "data_points", "train_batch", "train_seed"};
-      if (strcmp(kind, "train-ae")) {
+      if (!kind[0]) err = 2;
+      else if (strcmp(kind, "train-ae")) {
         err = 5;
         (void)snprintf(what, sizeof(what), "%s", kind);
       }

@@ -168,7 +168,7 @@ PetscErrorCode SgmTrainerRestart(SgmTrainer tr, const char fname[])
     hid_t f;
     char  kind[32];
     if (SgmTrainCheckpointOpen_Private(fname, &f, kind, sizeof(kind))) err = 1;
-    else if (strcmp(kind, "train")) {
+    else if (kind[0] && strcmp(kind, "train")) { /* "": no kind, checked below as before */
       err = 5;
       (void)snprintf(what, sizeof(what), "%s", kind);
       H5Fclose(f);

@@ -5,7 +5,7 @@
     SgmTrainCheckpointWrite_Private the atomic checkpoint write: rank 0 writes FILE.tmp through a
                                     callback and renames it, so a crash while writing leaves the
                                     previous checkpoint intact;
-    SgmTrainCheckpointOpen_Private  rank 0 opens a checkpoint and checks its kind ("train", "train-ae");
+    SgmTrainCheckpointOpen_Private  rank 0 opens a checkpoint and reads its kind ("train", "train-ae");
     SgmTrainWriteArray_Private, SgmTrainReadArray_Private   1-D double datasets of a checkpoint;
     SgmTrainSignalStop_Private      after a step: the test hook -train_test_signal_step and whether
                                     SIGTERM/SIGUSR1 reached any rank (all ranks stop at the same step).
@@ -141,21 +141,26 @@ PetscErrorCode SgmTrainCheckpointWrite_Private(MPI_Comm comm, const char fname[]
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* On rank 0 only (not collective): open the checkpoint fname read-only into *f and read its
-   checkpoint_kind into kind[len] ("train" for checkpoints written before the attribute existed,
-   which were all of `sgm train`).  Returns 0, or 1 (and *f < 0) if it cannot be opened. */
+/* On rank 0 only (not collective): open the checkpoint fname read-only into *f and read its kind
+   into kind[len]: the attribute checkpoint_kind ("train", "train-ae"); without it "train" if the
+   file has the attribute net_type (checkpoints of `sgm train` written before checkpoint_kind
+   existed), else "" (not a training checkpoint, or its kind unreadable).  Returns 0, or 1 (and
+   *f < 0) if the file cannot be opened. */
 int SgmTrainCheckpointOpen_Private(const char fname[], hid_t *f, char kind[], size_t len)
 {
   hid_t a, mem;
 
-  (void)snprintf(kind, len, "train");
-  *f = H5Fopen(fname, H5F_ACC_RDONLY, H5P_DEFAULT);
+  kind[0] = 0;
+  *f      = H5Fopen(fname, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (*f < 0) return 1;
-  if (H5Aexists(*f, "checkpoint_kind") <= 0) return 0;
+  if (H5Aexists(*f, "checkpoint_kind") <= 0) {
+    if (H5Aexists(*f, "net_type") > 0) (void)snprintf(kind, len, "train");
+    return 0;
+  }
   a   = H5Aopen(*f, "checkpoint_kind", H5P_DEFAULT);
   mem = H5Tcopy(H5T_C_S1);
   H5Tset_size(mem, len);
-  if (a < 0 || H5Aread(a, mem, kind) < 0) (void)snprintf(kind, len, "unknown");
+  if (a < 0 || H5Aread(a, mem, kind) < 0) kind[0] = 0;
   kind[len - 1] = 0;
   if (a >= 0) H5Aclose(a);
   H5Tclose(mem);
