@@ -7,7 +7,6 @@
 #include <sgm/private/vecmath.h>
 #include <sgmio.h>
 #include <sgmsampler.h>
-#include <signal.h>
 #include <sgmdense.h>
 #include <sgmgeometric.h>
 
@@ -127,67 +126,9 @@ PetscErrorCode SgmTrainerSetFromOptions(SgmTrainer tr)
 /* Read /data (and /labels) in parallel, each rank a block of rows, then share the whole set. */
 static PetscErrorCode SgmTrainerLoadData(SgmTrainer tr)
 {
-  MPI_Comm    comm = PetscObjectComm((PetscObject)tr);
-  hid_t       file;
-  PetscInt    dims[2];
-  SgmBatch    b;
-  Vec         X;
-  PetscMPIInt size, *counts, *displs;
-  const PetscScalar *x;
-
   PetscFunctionBegin;
-  PetscCheck(tr->datafile[0], comm, PETSC_ERR_USER_INPUT, "No training data: give -train_data FILE.h5 with a dataset /data [N,d] (e.g. made by `sgm data`)");
-  PetscCall(SgmH5OpenParallel(comm, tr->datafile, &file));
-  if (!tr->dataset[0]) {
-    PetscCheck(H5Lexists(file, "data", H5P_DEFAULT) > 0 || H5Lexists(file, "samples", H5P_DEFAULT) > 0, comm, PETSC_ERR_USER_INPUT, "'%s' has neither /data nor /samples: name the dataset to train on with -train_dataset", tr->datafile);
-    PetscCall(PetscStrncpy(tr->dataset, H5Lexists(file, "data", H5P_DEFAULT) > 0 ? "data" : "samples", sizeof(tr->dataset)));
-  }
-  PetscCheck(H5Lexists(file, tr->dataset, H5P_DEFAULT) > 0, comm, PETSC_ERR_USER_INPUT, "'%s' has no dataset /%s (-train_dataset)", tr->datafile, tr->dataset);
-  PetscCall(SgmH5DatasetShape(comm, file, tr->dataset, 2, dims));
-  PetscCheck(dims[0] > 0 && dims[1] > 0, comm, PETSC_ERR_USER_INPUT, "The dataset /%s of '%s' is empty (%" PetscInt_FMT " x %" PetscInt_FMT ")", tr->dataset, tr->datafile, dims[0], dims[1]);
-  tr->N = dims[0];
-  tr->d = dims[1];
-  PetscCallMPI(MPI_Comm_size(comm, &size));
-  PetscCall(PetscMalloc2(size, &counts, size, &displs));
-  PetscCall(PetscMalloc1(tr->N * tr->d, &tr->data));
-  for (int pass = 0; pass < 2; pass++) {
-    PetscInt dd = pass ? 1 : tr->d;
-    if (pass) { /* /labels [N], optional */
-      htri_t has = H5Lexists(file, "labels", H5P_DEFAULT);
-      if (has <= 0) break;
-      PetscCall(SgmH5DatasetShape(comm, file, "labels", 1, dims));
-      PetscCheck(dims[0] == tr->N, comm, PETSC_ERR_USER_INPUT, "/labels of '%s' has %" PetscInt_FMT " entries but /data has %" PetscInt_FMT " rows", tr->datafile, dims[0], tr->N);
-    }
-    PetscCall(SgmBatchCreate(comm, tr->N, dd, &b));
-    PetscCall(SgmBatchCreateVec(&b, &X));
-    PetscCall(SgmH5ReadBatch(file, pass ? "labels" : tr->dataset, &b, X));
-    {
-      PetscMPIInt mine = (PetscMPIInt)(b.n * dd), start = (PetscMPIInt)(b.rstart * dd);
-      PetscCallMPI(MPI_Allgather(&mine, 1, MPI_INT, counts, 1, MPI_INT, comm));
-      PetscCallMPI(MPI_Allgather(&start, 1, MPI_INT, displs, 1, MPI_INT, comm));
-    }
-    PetscCall(VecGetArrayRead(X, &x));
-    if (!pass) {
-      PetscCallMPI(MPI_Allgatherv(x, counts[0] >= 0 ? (PetscMPIInt)(b.n * dd) : 0, MPIU_REAL, tr->data, counts, displs, MPIU_REAL, comm));
-    } else {
-      PetscReal *lv;
-      PetscCall(PetscMalloc1(tr->N, &lv));
-      PetscCallMPI(MPI_Allgatherv(x, (PetscMPIInt)b.n, MPIU_REAL, lv, counts, displs, MPIU_REAL, comm));
-      PetscCall(PetscMalloc1(tr->N, &tr->labels));
-      tr->nclasses = 0;
-      for (PetscInt i = 0; i < tr->N; i++) {
-        PetscCheck(lv[i] >= 0 && lv[i] == PetscFloorReal(lv[i]) && lv[i] < 1e6, comm, PETSC_ERR_USER_INPUT, "/labels of '%s' must be integers 0, 1, ...; entry %" PetscInt_FMT " is %g", tr->datafile, i, (double)lv[i]);
-        tr->labels[i]  = (PetscInt)lv[i];
-        tr->nclasses = PetscMax(tr->nclasses, tr->labels[i] + 1);
-      }
-      PetscCall(PetscFree(lv));
-    }
-    PetscCall(VecRestoreArrayRead(X, &x));
-    PetscCall(VecDestroy(&X));
-  }
-  PetscCall(PetscFree2(counts, displs));
-  PetscCallHDF5(H5Fclose(file));
-  for (PetscInt i = 0; i < tr->N * tr->d; i++) PetscCheck(PetscIsNormalReal(tr->data[i]) || tr->data[i] == 0, comm, PETSC_ERR_USER_INPUT, "/%s of '%s' has a non-finite value in row %" PetscInt_FMT, tr->dataset, tr->datafile, i / tr->d);
+  PetscCheck(tr->datafile[0], PetscObjectComm((PetscObject)tr), PETSC_ERR_USER_INPUT, "No training data: give -train_data FILE.h5 with a dataset /data [N,d] (e.g. made by `sgm data`)");
+  PetscCall(SgmTrainLoadData_Private(PetscObjectComm((PetscObject)tr), tr->datafile, tr->dataset, sizeof(tr->dataset), &tr->N, &tr->d, &tr->data, &tr->labels, &tr->nclasses));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -503,12 +444,10 @@ PetscErrorCode SgmTrainerTrain(SgmTrainer tr)
   MPI_Comm       comm = PetscObjectComm((PetscObject)tr);
   PetscLogDouble t0, t1, tlast;
   PetscInt       k0, sigstep = tr->sigstep;
-  PetscMPIInt    rank;
 
   PetscFunctionBegin;
   PetscCall(SgmTrainerSetUp(tr));
   PetscCall(SgmSignalsInstall());
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCall(PetscTime(&t0));
   tlast = t0;
   k0    = tr->step;
@@ -528,13 +467,7 @@ PetscErrorCode SgmTrainerTrain(SgmTrainer tr)
       PetscCall(PetscPrintf(comm, "sgm train: step %6" PetscInt_FMT "/%" PetscInt_FMT "  loss %.6g  ema loss %.6g  %.4g samples/s  left %s\n", tr->step, tr->steps, (double)loss, (double)tr->emaloss, (double)(tr->B * PetscMin(tr->logevery, tr->step - k0) / PetscMax(t1 - tlast, 1e-9)), left));
       tlast = t1;
     }
-    if (tr->step == sigstep && !rank) raise(SIGTERM);
-    /* a signal caught on any rank stops all of them at the same step */
-    {
-      int caught = SgmSignalCaught() ? 1 : 0;
-      PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, &caught, 1, MPI_INT, MPI_MAX, comm));
-      stop = caught ? PETSC_TRUE : PETSC_FALSE;
-    }
+    PetscCall(SgmTrainSignalStop_Private(comm, tr->step, sigstep, &stop)); /* a signal caught on any rank stops all of them at the same step */
     if (tr->ckptfile[0] && ((tr->ckptevery > 0 && tr->step % tr->ckptevery == 0 && tr->step < tr->steps) || stop)) PetscCall(SgmTrainerWriteCheckpoint(tr, tr->ckptfile));
     if (stop && tr->step < tr->steps) {
       tr->interrupted = PETSC_TRUE;

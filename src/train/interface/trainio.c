@@ -6,43 +6,14 @@
   the training SDE, which the mlp score type compares with the SDE it samples with; attributes.
   Checkpoint (SgmTrainerWriteCheckpoint): theta, Adam's m and v, the EMA, the loss history and the
   step, written by rank 0 (every rank holds the same state) to FILE.tmp and renamed, so a crash while
-  writing leaves the previous checkpoint intact.  The random state is the step: minibatches are a
+  writing leaves the previous checkpoint intact (SgmTrainCheckpointWrite_Private, trainshared.c;
+  attribute checkpoint_kind "train", which `sgm train-ae` refuses and vice versa).  The random state is the step: minibatches are a
   pure function of (seed, step, position).
 */
 #include <sgm/private/trainimpl.h>
 #include <sgmio.h>
 #include <stdio.h>
 #include <string.h>
-
-static PetscErrorCode WriteArray(hid_t loc, const char name[], hsize_t n, const PetscReal v[])
-{
-  hid_t space, dset;
-
-  PetscFunctionBegin;
-  PetscCallHDF5(space = H5Screate_simple(1, &n, NULL));
-  PetscCallHDF5(dset = H5Dcreate2(loc, name, H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  if (n) PetscCallHDF5(H5Dwrite(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v));
-  PetscCallHDF5(H5Dclose(dset));
-  PetscCallHDF5(H5Sclose(space));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
-
-/* Read a 1-D double dataset of exactly n entries; 0 on success, 1 if missing or of another size. */
-static int ReadArray(hid_t loc, const char name[], hsize_t n, PetscReal v[])
-{
-  hid_t   dset, space;
-  hsize_t m = 0;
-  int     bad;
-
-  if (H5Lexists(loc, name, H5P_DEFAULT) <= 0) return 1;
-  if ((dset = H5Dopen2(loc, name, H5P_DEFAULT)) < 0) return 1;
-  space = H5Dget_space(dset);
-  bad   = space < 0 || H5Sget_simple_extent_ndims(space) != 1 || H5Sget_simple_extent_dims(space, &m, NULL) < 0 || m != n;
-  if (!bad && n) bad = H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) < 0;
-  if (space >= 0) H5Sclose(space);
-  H5Dclose(dset);
-  return bad;
-}
 
 static PetscErrorCode WriteTrainAttributes(SgmTrainer tr, hid_t loc)
 {
@@ -155,35 +126,28 @@ PetscErrorCode SgmTrainerWriteModel(SgmTrainer tr, hid_t file)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-PetscErrorCode SgmTrainerWriteCheckpoint(SgmTrainer tr, const char fname[])
+static PetscErrorCode WriteCheckpointContents(hid_t f, void *ctx)
 {
-  MPI_Comm    comm = PetscObjectComm((PetscObject)tr);
-  PetscMPIInt rank;
-  int         err = 0;
-  char        tmp[PETSC_MAX_PATH_LEN + 8];
+  SgmTrainer tr = (SgmTrainer)ctx;
 
   PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
-  PetscCall(PetscSNPrintf(tmp, sizeof(tmp), "%s.tmp", fname));
-  if (!rank) {
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0) err = 1;
-    else {
-      PetscCall(WriteArray(f, "theta", (hsize_t)tr->P, tr->theta));
-      PetscCall(WriteArray(f, "adam_m", (hsize_t)tr->P, tr->m));
-      PetscCall(WriteArray(f, "adam_v", (hsize_t)tr->P, tr->v));
-      PetscCall(WriteArray(f, "ema", (hsize_t)tr->P, tr->ema));
-      PetscCall(WriteArray(f, "loss", (hsize_t)tr->step, tr->losshist));
-      PetscCall(SgmH5AttrInt(f, "step", tr->step));
-      PetscCall(SgmH5AttrReal(f, "ema_loss", tr->emaloss));
-      PetscCall(SgmH5AttrInt(f, "parameters", tr->P));
-      PetscCall(SgmH5AttrString(f, "net_type", ((PetscObject)tr->net)->type_name));
-      PetscCall(WriteTrainAttributes(tr, f));
-      if (H5Fclose(f) < 0 || rename(tmp, fname)) err = 2;
-    }
-  }
-  PetscCallMPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
-  PetscCheck(!err, comm, PETSC_ERR_FILE_WRITE, "Cannot write the training checkpoint '%s' (directory missing, not writable, or disk full)", fname);
+  PetscCall(SgmTrainWriteArray_Private(f, "theta", (hsize_t)tr->P, tr->theta));
+  PetscCall(SgmTrainWriteArray_Private(f, "adam_m", (hsize_t)tr->P, tr->m));
+  PetscCall(SgmTrainWriteArray_Private(f, "adam_v", (hsize_t)tr->P, tr->v));
+  PetscCall(SgmTrainWriteArray_Private(f, "ema", (hsize_t)tr->P, tr->ema));
+  PetscCall(SgmTrainWriteArray_Private(f, "loss", (hsize_t)tr->step, tr->losshist));
+  PetscCall(SgmH5AttrInt(f, "step", tr->step));
+  PetscCall(SgmH5AttrReal(f, "ema_loss", tr->emaloss));
+  PetscCall(SgmH5AttrInt(f, "parameters", tr->P));
+  PetscCall(SgmH5AttrString(f, "net_type", ((PetscObject)tr->net)->type_name));
+  PetscCall(WriteTrainAttributes(tr, f));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+PetscErrorCode SgmTrainerWriteCheckpoint(SgmTrainer tr, const char fname[])
+{
+  PetscFunctionBegin;
+  PetscCall(SgmTrainCheckpointWrite_Private(PetscObjectComm((PetscObject)tr), fname, "train", WriteCheckpointContents, tr));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -201,9 +165,14 @@ PetscErrorCode SgmTrainerRestart(SgmTrainer tr, const char fname[])
   PetscCall(SgmTrainerSetUp(tr));
   PetscCallMPI(MPI_Comm_rank(comm, &rank));
   if (!rank) {
-    hid_t f = H5Fopen(fname, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) err = 1;
-    else {
+    hid_t f;
+    char  kind[32];
+    if (SgmTrainCheckpointOpen_Private(fname, &f, kind, sizeof(kind))) err = 1;
+    else if (kind[0] && strcmp(kind, "train")) { /* "": no kind, checked below as before */
+      err = 5;
+      (void)snprintf(what, sizeof(what), "%s", kind);
+      H5Fclose(f);
+    } else {
       { /* the network type, first: the most telling difference (checkpoints older than the types: mlp) */
         char       t[64] = "mlp";
         SgmNetType mine;
@@ -234,7 +203,7 @@ PetscErrorCode SgmTrainerRestart(SgmTrainer tr, const char fname[])
           }
       }
       if (!err && (v[0] < 0 || v[0] > tr->steps)) err = 4;
-      if (!err && (ReadArray(f, "theta", (hsize_t)tr->P, tr->theta) || ReadArray(f, "adam_m", (hsize_t)tr->P, tr->m) || ReadArray(f, "adam_v", (hsize_t)tr->P, tr->v) || ReadArray(f, "ema", (hsize_t)tr->P, tr->ema) || ReadArray(f, "loss", (hsize_t)v[0], tr->losshist))) err = 2;
+      if (!err && (SgmTrainReadArray_Private(f, "theta", (hsize_t)tr->P, tr->theta) || SgmTrainReadArray_Private(f, "adam_m", (hsize_t)tr->P, tr->m) || SgmTrainReadArray_Private(f, "adam_v", (hsize_t)tr->P, tr->v) || SgmTrainReadArray_Private(f, "ema", (hsize_t)tr->P, tr->ema) || SgmTrainReadArray_Private(f, "loss", (hsize_t)v[0], tr->losshist))) err = 2;
       if (!err) {
         hid_t a = H5Aopen(f, "ema_loss", H5P_DEFAULT);
         if (a < 0 || H5Aread(a, H5T_NATIVE_DOUBLE, &tr->emaloss) < 0) err = 2;
@@ -247,6 +216,7 @@ PetscErrorCode SgmTrainerRestart(SgmTrainer tr, const char fname[])
   PetscCallMPI(MPI_Bcast(what, sizeof(what), MPI_CHAR, 0, comm));
   PetscCallMPI(MPI_Bcast(v, 6, MPI_INT64_T, 0, comm));
   PetscCheck(err != 1, comm, PETSC_ERR_FILE_OPEN, "Cannot open the training checkpoint '%s': it does not exist or is not an HDF5 file", fname);
+  PetscCheck(err != 5, comm, PETSC_ERR_USER_INPUT, "'%s' is a checkpoint of `sgm %s`, not of `sgm train`", fname, what);
   PetscCheck(err != 2, comm, PETSC_ERR_FILE_READ, "The training checkpoint '%s' is incomplete or not a training checkpoint of sgm", fname);
   PetscCheck(err != 3, comm, PETSC_ERR_USER_INPUT, "The training checkpoint '%s' was written with other options: %s; restart with the options of the interrupted run", fname, what);
   PetscCheck(err != 4, comm, PETSC_ERR_USER_INPUT, "The training checkpoint '%s' is at step %" PetscInt64_FMT ", beyond -train_steps %" PetscInt_FMT, fname, v[0], tr->steps);

@@ -59,3 +59,12 @@ struct _p_SgmTrainer {
 };
 
 PETSC_INTERN PetscErrorCode SgmTrainerComputeGradient_Private(SgmTrainer, PetscInt, PetscReal *);
+
+/* Shared by `sgm train` and `sgm train-ae` (src/train/interface/trainshared.c).  Exported from
+   libsgm (the command is a separate program) but internal: declared only here. */
+PETSC_EXTERN PetscErrorCode SgmTrainLoadData_Private(MPI_Comm, const char[], char[], size_t, PetscInt *, PetscInt *, PetscReal **, PetscInt **, PetscInt *);
+PETSC_EXTERN PetscErrorCode SgmTrainWriteArray_Private(hid_t, const char[], hsize_t, const PetscReal[]);
+PETSC_EXTERN int            SgmTrainReadArray_Private(hid_t, const char[], hsize_t, PetscReal[]);
+PETSC_EXTERN PetscErrorCode SgmTrainCheckpointWrite_Private(MPI_Comm, const char[], const char[], PetscErrorCode (*)(hid_t, void *), void *);
+PETSC_EXTERN int            SgmTrainCheckpointOpen_Private(const char[], hid_t *, char[], size_t);
+PETSC_EXTERN PetscErrorCode SgmTrainSignalStop_Private(MPI_Comm, PetscInt, PetscInt, PetscBool *);
