@@ -28,7 +28,6 @@ import tempfile
 import time
 
 import h5py
-import numpy as np
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "geometric"))
