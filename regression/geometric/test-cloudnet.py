@@ -20,6 +20,8 @@ Prints one line per check and "N passed, M failed".  About 20 s on 2 cores.
 3000 steps of 256 on 25600 DW4 samples (64 MCMC chains, seed 3), 1000 samples drawn by
 Euler-Maruyama (500 steps, poly2), on 2 ranks; evaluated against a HELD-OUT MCMC set (seed 4) with
 the helpers of pcbench.py (rationale in doc/geometric.md, "DW4 with egnn"):
+  * the NumPy references (pcbench.py) against closed forms: importance-sampling log Z of a Gaussian
+    energy on X within 5 se, Gaussian NLL against SciPy, the basis of X;
   * mean energy, reported with standard errors; gross check |difference| <= 1;
   * `sgm eval -eval_energy dw4`: energy_w2, distance_w1 of the model next to the floor (20 disjoint
     thinned 1000-cloud subsets of the training set, what a perfect model's 1000 samples give) and
@@ -158,6 +160,20 @@ if args.long:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     sys.dont_write_bytecode = True
     import pcbench as pcb
+    from scipy import stats
+    # the NumPy references themselves, against closed forms: log Z of E = |x|^2/(2 v) on X is
+    # D/2 log(2 pi v); the Gaussian NLL against SciPy
+    Q = pcb.subspace_basis(4, 2)
+    v, rng = 0.49, np.random.default_rng(3)
+    lz, lz_se, _ = pcb.log_partition(lambda x: (x * x).sum(axis=1) / (2 * v), Q, np.eye(6), widen=1.0, m=200000)
+    check("long: reference: IS log Z of a Gaussian energy on X, in se", abs(lz - 3 * np.log(2 * np.pi * v)) / lz_se, 5.0)
+    A = rng.normal(size=(6, 6))
+    C = A @ A.T + np.eye(6)
+    x = rng.normal(size=(50, 6)) @ Q.T
+    ref = -stats.multivariate_normal(np.full(6, 0.1), C).logpdf(x @ Q)
+    check("long: reference: Gaussian NLL on X vs SciPy (relative)", np.abs(pcb.gaussian_nll(x, Q, np.full(6, 0.1), C) - ref).max() / np.abs(ref).max(), 1e-12)
+    check("long: reference: basis of X orthonormal, orthogonal to translations",
+          max(np.abs(Q.T @ Q - np.eye(6)).max(), np.abs(np.tile(np.eye(2), 4) @ Q).max()), 1e-14)
     mc = ["mcmc", "-mcmc_target", "dw4", "-mcmc_chains", "64", "-mcmc_samples", "400", "-mcmc_burnin", "2000", "-mcmc_thin", "10"]
     ok = run(mc + ["-seed", "3", "-output", path("dw4.h5")], nranks=2).returncode == 0
     ok = ok and run(mc + ["-seed", "4", "-output", path("dw4-ref.h5")], nranks=2).returncode == 0
