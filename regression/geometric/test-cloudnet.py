@@ -16,7 +16,7 @@
   * bad input: no -net_atoms, -net_atoms not dividing d, a tangent loss, -latent, one line each.
 Prints one line per check and "N passed, M failed".  About 20 s on 2 cores.
 
---long (make check-long; about 10 minutes on 2 loaded cores): egnn (width 64, 4 layers) trained for
+--long (make check-long; about 8 minutes on 2 loaded cores): egnn (width 64, 4 layers) trained for
 3000 steps of 256 on 25600 DW4 samples (64 MCMC chains, seed 3), 1000 samples drawn by
 Euler-Maruyama (500 steps, poly2), on 2 ranks; evaluated against a HELD-OUT MCMC set (seed 4) with
 the helpers of pcbench.py (rationale in doc/geometric.md, "DW4 with egnn"):

@@ -16,7 +16,7 @@ the 1.05-scaled clouds and half that of the Gaussian clouds; energy_w2 and dista
 20x the floor's mean (about twice the measured ratios: a regression guard, not a quality claim -- the
 LJ13 energies of this short training are far from the data's).
 
-`make bench-geometric` (not part of make check; about 6 minutes on 2 cores).
+`make bench-geometric`, also run by `make check-long` (about 4.5 minutes on 2 loaded cores).
 Usage: bench-geometric.py --sgm src/sgm [--steps 3000] [--workdir DIR] [--keep]
 """
 import argparse
