@@ -122,6 +122,7 @@ check("calibration: floor max / (MCMC x 1.02), energy_w2", fl["energy_w2"][2] / 
 check("calibration: floor max / (MCMC x 1.02), distance_w1", fl["distance_w1"][2] / cal["scale1.02"]["distance_w1"], 1.0)
 check("net distance_w1 / that of MCMC x 1.05 (measured 0.42)", m["distance_w1"] / cal["scale1.05"]["distance_w1"], 1.0)
 check("net distance_w1 / that of the Gaussian clouds (measured 0.34)", m["distance_w1"] / cal["gauss"]["distance_w1"], 0.5)
+check("1-step net: distance_w1 / that of MCMC x 1.05 > 1 (the check can fail): -ratio", -m1["distance_w1"] / cal["scale1.05"]["distance_w1"], -1.0)
 check("net energy_w2 / floor mean (measured 38)", rw, 75.0)
 check("net distance_w1 / floor mean (measured 10.3)", rd, 20.0)
 
