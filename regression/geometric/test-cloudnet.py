@@ -16,13 +16,26 @@
   * bad input: no -net_atoms, -net_atoms not dividing d, a tangent loss, -latent, one line each.
 Prints one line per check and "N passed, M failed".  About 20 s on 2 cores.
 
---long (make check-long; about 6 minutes on 2 cores): egnn (width 64, 4 layers) trained for 3000
-steps of 256 on 25600 DW4 samples (64 MCMC chains), 1000 samples drawn by Euler-Maruyama (500 steps,
-poly2), on 2 ranks.  Reports the mean DW4 energy of the samples against the training data and an
-independent MCMC set, with standard errors (samples: iid; MCMC: from the chain means).  The check is
-a gross one, |<E>_samples - <E>_MCMC| <= 1 (the energy's standard deviation is 1.9; an untrained net
-is off by far more): after 3000 steps the model's bias exceeds 5 standard errors (measured: -22.11
-+- 0.05 against -22.55 +- 0.03), so the statistical comparison is reported, not required.
+--long (make check-long; about 8 minutes on 2 loaded cores): egnn (width 64, 4 layers) trained for
+3000 steps of 256 on 25600 DW4 samples (64 MCMC chains, seed 3), 1000 samples drawn by
+Euler-Maruyama (500 steps, poly2), on 2 ranks; evaluated against a HELD-OUT MCMC set (seed 4) with
+the helpers of pcbench.py (rationale in doc/geometric.md, "DW4 with egnn"):
+  * the NumPy references (pcbench.py) against closed forms: importance-sampling log Z of a Gaussian
+    energy on X within 5 se, Gaussian NLL against SciPy, the basis of X;
+  * mean energy, reported with standard errors; gross check |difference| <= 1;
+  * `sgm eval -eval_energy dw4`: energy_w2, distance_w1 of the model next to the floor (20 disjoint
+    thinned 1000-cloud subsets of the training set, what a perfect model's 1000 samples give) and
+    wrong models (training clouds scaled by 1.02 and 1.05, the net after 1 step, Gaussian clouds).
+    Checks: the floor's maximum is below the 1.02-scaled clouds' value (the metric resolves a 2 %
+    error); the model is below the 1.05-scaled clouds (energy_w2) and the 1.02-scaled clouds
+    (distance_w1); the model is within 12x (energy_w2) and 6x (distance_w1) the floor's mean
+    (measured 6.2x and 3.0x);
+  * `sgm nll` (exact divergence, rk, rtol = atol = 1e-5) of 200 held-out clouds on the zero-CoM
+    subspace (D = 6), next to the E(n)-invariant Gaussian fitted to the training set and the exact
+    Boltzmann NLL E(x) + log Z (log Z by importance sampling).  Checks: NLL - NLL_Boltzmann (an
+    estimate of KL(p || q) >= 0) is not below -5 se for the model and the Gaussian; the model beats
+    the Gaussian by more than 5 paired se; the model's KL is <= 0.6 nats (measured 0.25).
+--reuse (development): skip the commands whose -output file exists in --workdir.
 """
 import argparse, os, subprocess, sys
 import numpy as np
@@ -33,6 +46,7 @@ ap.add_argument("--sgm", required=True)
 ap.add_argument("--workdir", required=True)
 ap.add_argument("--mpiexec", default=os.environ.get("MPIEXEC", "mpiexec"))
 ap.add_argument("--long", action="store_true")
+ap.add_argument("--reuse", action="store_true", help="--long: reuse the data, models and samples in --workdir (development)")
 args = ap.parse_args()
 env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1")
 W = args.workdir
@@ -52,6 +66,8 @@ def path(f):
 
 
 def run(cmd, nranks=0, expect=0):
+    if args.reuse and "-output" in cmd and os.path.exists(cmd[cmd.index("-output") + 1]):
+        return subprocess.CompletedProcess(cmd, 0, "", "")
     full = ([args.mpiexec, "-n", str(nranks)] if nranks else []) + [args.sgm] + cmd
     r = subprocess.run(full, env=env, capture_output=True, text=True)
     if (r.returncode != 0) != (expect != 0):
@@ -139,45 +155,128 @@ def poly2(t, s=1e-5):
     return np.sqrt(a2), np.sqrt(1 - a2)
 
 
-def dw4_energy(x):
-    x = x.reshape(len(x), 4, 2)
-    e = np.zeros(len(x))
-    for i in range(4):
-        for j in range(i + 1, 4):
-            u = np.linalg.norm(x[:, i] - x[:, j], axis=1) - 4.0
-            e += 0.9 * u**4 - 4.0 * u**2
-    return e
-
-
 if args.long:
+    import time
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    sys.dont_write_bytecode = True
+    import pcbench as pcb
+    from scipy import stats
+    # the NumPy references themselves, against closed forms: log Z of E = |x|^2/(2 v) on X is
+    # D/2 log(2 pi v); the Gaussian NLL against SciPy
+    Q = pcb.subspace_basis(4, 2)
+    v, rng = 0.49, np.random.default_rng(3)
+    lz, lz_se, _ = pcb.log_partition(lambda x: (x * x).sum(axis=1) / (2 * v), Q, np.eye(6), widen=1.0, m=200000)
+    check("long: reference: IS log Z of a Gaussian energy on X, in se", abs(lz - 3 * np.log(2 * np.pi * v)) / lz_se, 5.0)
+    A = rng.normal(size=(6, 6))
+    C = A @ A.T + np.eye(6)
+    x = rng.normal(size=(50, 6)) @ Q.T
+    ref = -stats.multivariate_normal(np.full(6, 0.1), C).logpdf(x @ Q)
+    check("long: reference: Gaussian NLL on X vs SciPy (relative)", np.abs(pcb.gaussian_nll(x, Q, np.full(6, 0.1), C) - ref).max() / np.abs(ref).max(), 1e-12)
+    check("long: reference: basis of X orthonormal, orthogonal to translations",
+          max(np.abs(Q.T @ Q - np.eye(6)).max(), np.abs(np.tile(np.eye(2), 4) @ Q).max()), 1e-14)
     mc = ["mcmc", "-mcmc_target", "dw4", "-mcmc_chains", "64", "-mcmc_samples", "400", "-mcmc_burnin", "2000", "-mcmc_thin", "10"]
     ok = run(mc + ["-seed", "3", "-output", path("dw4.h5")], nranks=2).returncode == 0
     ok = ok and run(mc + ["-seed", "4", "-output", path("dw4-ref.h5")], nranks=2).returncode == 0
-    t0 = __import__("time").time()
-    ok = ok and run(["train", "-net_type", "egnn", "-net_atoms", "4", "-net_width", "64", "-net_depth", "4", "-train_data", path("dw4.h5"),
-                     "-train_loss", "simple", "-sde_type", "poly2", "-train_t_eps", "1e-3", "-train_steps", "3000", "-train_batch", "256",
-                     "-train_lr", "1e-3", "-train_log_every", "0", "-output", path("egnn.h5")], nranks=2).returncode == 0
-    t1 = __import__("time").time()
+    train = ["train", "-net_type", "egnn", "-net_atoms", "4", "-net_width", "64", "-net_depth", "4", "-train_data", path("dw4.h5"),
+             "-train_loss", "simple", "-sde_type", "poly2", "-train_t_eps", "1e-3", "-train_batch", "256", "-train_lr", "1e-3",
+             "-train_log_every", "0"]
+    t0 = time.time()
+    ok = ok and run(train + ["-train_steps", "3000", "-output", path("egnn.h5")], nranks=2).returncode == 0
+    t1 = time.time()
     ok = ok and run(["sample", "-score_type", "mlp", "-score_file", path("egnn.h5"), "-sde_type", "poly2", "-sampler_steps", "500",
                      "-nsamples", "1000", "-seed", "1", "-output", path("s.h5")], nranks=2).returncode == 0
-    t2 = __import__("time").time()
+    t2 = time.time()
+    # the wrong model of the pipeline itself: egnn after one training step (its output is ~0: EDM's
+    # small initial phi_x), sampled the same way with 100 steps
+    ok = ok and run(train + ["-train_steps", "1", "-output", path("egnn1.h5")], nranks=2).returncode == 0
+    ok = ok and run(["sample", "-score_type", "mlp", "-score_file", path("egnn1.h5"), "-sde_type", "poly2", "-sampler_steps", "100",
+                     "-nsamples", "1000", "-seed", "1", "-output", path("s1.h5")], nranks=2).returncode == 0
     check("long: mcmc, train (3000 steps), sample (1000 x 500 steps) run", 0 if ok else 1, 0)
-    if ok:
-        with h5py.File(path("egnn.h5")) as f:
-            loss = f["train/loss"][:]
-        with h5py.File(path("s.h5")) as f:
-            es = dw4_energy(f["samples"][:])
-        print(f"  train {t1 - t0:.0f} s, sample {t2 - t1:.0f} s; simple loss: mean of the first 100 steps {loss[:100].mean():.4f}, of the last 100 {loss[-100:].mean():.4f}")
-        for name in ("dw4.h5", "dw4-ref.h5"):
-            with h5py.File(path(name)) as f:
-                ed = dw4_energy(f["samples"][:])
-                se_d = float(f.attrs["energy_se"])
-            se = np.sqrt(es.var(ddof=1) / len(es) + se_d**2)
-            print(f"  DW4 <E>: egnn samples {es.mean():.4f} +- {es.std(ddof=1) / np.sqrt(len(es)):.4f} (sd {es.std():.3f}), "
-                  f"MCMC {name} {ed.mean():.4f} +- {se_d:.4f} (sd {ed.std():.3f}): difference {(es.mean() - ed.mean()) / se:+.2f} se")
-        with h5py.File(path("dw4-ref.h5")) as f:
-            ed = dw4_energy(f["samples"][:])
-        check("long: |<E>_samples - <E>_MCMC (held-out)| (gross check)", abs(es.mean() - ed.mean()), 1.0)
+    if not ok:
+        print(f"{npass} passed, {nfail} failed")
+        sys.exit(1)
+    with h5py.File(path("egnn.h5")) as f:
+        loss = f["train/loss"][:]
+    with h5py.File(path("s.h5")) as f:
+        xs = f["samples"][:]
+    es = pcb.dw4_energy(xs)
+    print(f"  train {t1 - t0:.0f} s, sample {t2 - t1:.0f} s; simple loss: mean of the first 100 steps {loss[:100].mean():.4f}, of the last 100 {loss[-100:].mean():.4f}")
+    with h5py.File(path("dw4.h5")) as f:
+        xtr = f["samples"][:]
+    with h5py.File(path("dw4-ref.h5")) as f:
+        xho = f["samples"][:]
+        ed, se_d = pcb.dw4_energy(xho), float(f.attrs["energy_se"])
+    se = np.sqrt(es.var(ddof=1) / len(es) + se_d**2)
+    print(f"  DW4 <E>: egnn samples {es.mean():.4f} +- {es.std(ddof=1) / np.sqrt(len(es)):.4f} (sd {es.std():.3f}), "
+          f"held-out MCMC {ed.mean():.4f} +- {se_d:.4f} (sd {ed.std():.3f}): difference {(es.mean() - ed.mean()) / se:+.2f} se")
+    check("long: |<E>_samples - <E>_MCMC (held-out)| (gross check)", abs(es.mean() - ed.mean()), 1.0)
+
+    # ---- metrics against the held-out MCMC set, calibrated ----
+    os.makedirs(path("cal"), exist_ok=True)
+    ev = pcb.Evaluator(args.sgm, path("cal"), env, "dw4")
+    t3 = time.time()
+    m = ev(path("s.h5"), path("dw4-ref.h5"))
+    m1 = ev(path("s1.h5"), path("dw4-ref.h5"))
+    cal = ev.calibrate(xtr, 64, path("dw4-ref.h5"), len(xs), nsub=20, scales=(1.02, 1.05))
+    print(f"  metrics against the held-out MCMC set (25600 clouds, seed 4), {len(xs)} clouds each ({time.time() - t3:.0f} s):")
+    print(f"  {'':34s} {'energy_w2':>10s} {'distance_w1':>11s} {'energy_mean':>11s}")
+    fl = {k: pcb.floor_summary(cal, k) for k in ("energy_w2", "distance_w1", "energy_mean")}
+    print(f"  {'floor: 20 MCMC subsets, mean':34s} {fl['energy_w2'][0]:10.4f} {fl['distance_w1'][0]:11.5f} {fl['energy_mean'][0]:11.4f}")
+    print(f"  {'floor: sd / max':34s} {fl['energy_w2'][1]:5.3f}/{fl['energy_w2'][2]:5.3f} {fl['distance_w1'][1]:5.4f}/{fl['distance_w1'][2]:6.4f}")
+    rows = [("egnn, 3000 steps", m), ("MCMC clouds scaled by 1.02", cal["scale1.02"]), ("MCMC clouds scaled by 1.05", cal["scale1.05"]),
+            ("egnn after 1 step", m1), ("Gaussian clouds, same 2nd moments", cal["gauss"])]
+    for name, v in rows:
+        print(f"  {name:34s} {v['energy_w2']:10.4g} {v['distance_w1']:11.5g} {v['energy_mean']:11.4f}")
+    rw, rd = m["energy_w2"] / fl["energy_w2"][0], m["distance_w1"] / fl["distance_w1"][0]
+    print(f"  egnn / floor mean: energy_w2 x{rw:.1f}, distance_w1 x{rd:.1f}")
+    # the metrics resolve a 2 % error of the cloud size from the data's own noise
+    check("long: calibration: floor max / (MCMC x 1.02), energy_w2", fl["energy_w2"][2] / cal["scale1.02"]["energy_w2"], 1.0)
+    check("long: calibration: floor max / (MCMC x 1.02), distance_w1", fl["distance_w1"][2] / cal["scale1.02"]["distance_w1"], 1.0)
+    # the model beats small, known errors (a broken pipeline -- the 1-step net, Gaussian clouds -- is far above)
+    check("long: egnn energy_w2 / that of MCMC x 1.05 (measured 0.27)", m["energy_w2"] / cal["scale1.05"]["energy_w2"], 1.0)
+    check("long: egnn distance_w1 / that of MCMC x 1.02 (measured 0.28)", m["distance_w1"] / cal["scale1.02"]["distance_w1"], 1.0)
+    # ... which the wrong models fail (the checks can fail)
+    worst = min(min(v["energy_w2"] / cal["scale1.05"]["energy_w2"], v["distance_w1"] / cal["scale1.02"]["distance_w1"]) for v in (m1, cal["gauss"]))
+    check("long: wrong models (1-step net, Gaussian) fail both: -(smallest ratio)", -worst, -1.0)
+    # and stays within a factor of the floor (about 2x the measured ratio: a regression guard)
+    check("long: egnn energy_w2 / floor mean (measured 6.2)", rw, 12.0)
+    check("long: egnn distance_w1 / floor mean (measured 3.0)", rd, 6.0)
+
+    # ---- NLL through the PF-ODE on the zero-CoM subspace, held-out clouds ----
+    sub = pcb.thinned_subsets(xho, 64, 20, 200)[0]
+    with h5py.File(path("nll-data.h5"), "w") as f:
+        f["data"] = sub
+    t4 = time.time()
+    r = run(["nll", "-score_type", "mlp", "-score_file", path("egnn.h5"), "-sde_type", "poly2", "-nll_data", path("nll-data.h5"),
+             "-nll_divergence", "exact", "-ts_rtol", "1e-5", "-ts_atol", "1e-5", "-output", path("nll.h5")], nranks=2)
+    t5 = time.time()
+    check("long: sgm nll (exact divergence) runs", r.returncode, 0)
+    if r.returncode == 0:
+        print("  " + r.stdout.strip().replace("\n", "\n  "))
+        with h5py.File(path("nll.h5")) as f:
+            nll = f["nll"][:]
+        Q = pcb.subspace_basis(4, 2)
+        D = Q.shape[1]
+        mu, C = pcb.gaussian_fit(xtr, Q)
+        s2 = np.trace(C) / D  # the E(n)-invariant Gaussian N(0, s2 P): ML fit
+        ng = pcb.gaussian_nll(sub, Q, np.zeros(D), s2 * np.eye(D))
+        lz, lz_se, ess = pcb.log_partition(pcb.dw4_energy, Q, s2 * np.eye(D))
+        nb = pcb.dw4_energy(sub) + lz
+        print(f"  {len(sub)} held-out clouds, D = {D}: log Z = {lz:.4f} +- {lz_se:.4f} (importance sampling, ESS {ess:.0f}); nll {t5 - t4:.0f} s")
+        kl = {}
+        for name, v in (("egnn (sgm nll)", nll), ("Gaussian N(0, s^2 P), fitted", ng), ("Boltzmann exp(-E)/Z", nb)):
+            dv = v - nb
+            kl[name] = (dv.mean(), np.sqrt(dv.var(ddof=1) / len(dv) + lz_se**2))
+            print(f"  NLL {name:30s} {v.mean():8.4f} +- {v.std(ddof=1) / np.sqrt(len(v)):.4f} nats/cloud, "
+                  f"{v.mean() / D / np.log(2):7.4f} bits/dim; minus Boltzmann: {kl[name][0]:+.4f} +- {kl[name][1]:.4f}")
+        # KL(p || q) = E_p[NLL_q - NLL_p] >= 0 for every density q on X: the model's NLL may not beat
+        # the exact one (a wrong divergence, prior or subspace dimension shifts the NLL by O(1) nats)
+        for name in ("egnn (sgm nll)", "Gaussian N(0, s^2 P), fitted"):
+            check(f"long: -(NLL - NLL_Boltzmann) in se, {name.split(' (')[0].split(' N(')[0]}", -kl[name][0] / kl[name][1], 5.0)
+        dg = nll - ng  # paired over the clouds; log Z cancels
+        check("long: NLL(egnn) - NLL(Gaussian) in se (the model beats the Gaussian)",
+              dg.mean() / (dg.std(ddof=1) / np.sqrt(len(dg))), -5.0)
+        check("long: KL(p || egnn) = NLL(egnn) - NLL_Boltzmann, nats (measured 0.25)", kl["egnn (sgm nll)"][0], 0.6)
     print(f"{npass} passed, {nfail} failed")
     sys.exit(nfail != 0)
 
