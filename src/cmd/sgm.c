@@ -8,7 +8,7 @@ static const char help[] = "sgm: score-based generative models on MPI, PETSc and
                            "Commands:\n"
                            "  sample   draw samples by integrating the reverse SDE or the probability-flow ODE\n"
                            "  nll      negative log-likelihood of data through the probability-flow ODE\n"
-                           "  train    train a score network (MLP) on an HDF5 dataset; sample from it with -score_type mlp\n"
+                           "  train    train a score network (-net_type mlp, egnn, distance) on an HDF5 dataset; sample from it with -score_type mlp\n"
                            "  train-ae train the GeoLDM equivariant autoencoder of point clouds (stage 1; doc/geometric.md)\n"
                            "  train-field  train a convolutional score network on fields; sample from it with -score_type convnet\n"
                            "  score    evaluate a score model at given points and times\n"

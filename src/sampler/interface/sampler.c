@@ -198,8 +198,8 @@ PetscErrorCode SgmSamplerSetSchedule(SgmSampler sampler, SgmSchedule schedule)
     quadratic  t_k = (sqrt(T) + (sqrt(eps) - sqrt(T)) k/n)^2              (DPM-Solver's "time_quadratic")
     karras   sigma_k = (smax^(1/rho) + k/(n-1) (smin^(1/rho) - smax^(1/rho)))^rho, k < n, and t_n = 0,
              with sigma = sigma(t)/alpha(t)                                                    (EDM, eq. 5);
-             when smin is the SDE's floor (t_{n-1} would be eps, e.g. poly2 with eps = 0, whose
-             sigma(0) > 0): k/n for k <= n instead, ending at t_n = eps
+             when smin is the SDE's floor at t = 0 (t_{n-1} would be 0: poly2 with eps = 0, whose
+             sigma(0) > 0): k/n for k <= n instead, ending at t_n = 0
 */
 static PetscErrorCode SgmSamplerComputeGrid(SgmSampler sampler)
 {
@@ -248,15 +248,16 @@ static PetscErrorCode SgmSamplerComputeGrid(SgmSampler sampler)
       PetscCall(SgmSDETimeFromNoiseToSignal(sde, s, &tg[k]));
     }
     tg[n] = 0;
-    if (tg[n - 1] <= sde->eps) {
-      /* sigma_min is the SDE's own floor at t = eps (poly2 with eps = 0: sigma(0) = sqrt(s) > 0), so
-         sigma_{n-1} is already reached at t = eps and the final step to t = 0 would have zero length:
-         spread the n steps down to sigma_min itself, t_n = eps */
+    if (tg[n - 1] <= 0) {
+      /* sigma_min is the SDE's own floor at t = 0 (poly2 with eps = 0: sigma(0) = sqrt(s) > 0), so
+         sigma_{n-1} is already reached at t = 0 and the final step to t = 0 would have zero length:
+         spread the n steps down to sigma_min itself, t_n = 0.  (With eps > 0, t_{n-1} = eps up to
+         the inversion's rounding, possibly just below eps: the usual grid.) */
       for (PetscInt k = 0; k <= n; k++) {
         PetscReal s = PetscPowReal(PetscPowReal(smax, 1 / rho) + ((PetscReal)k / n) * (PetscPowReal(smin, 1 / rho) - PetscPowReal(smax, 1 / rho)), rho);
         PetscCall(SgmSDETimeFromNoiseToSignal(sde, s, &tg[k]));
       }
-      tg[n] = sde->eps;
+      tg[n] = 0;
     }
   } break;
   }
