@@ -278,6 +278,9 @@ PetscErrorCode SgmTrainerSetUp(SgmTrainer tr)
     PetscCheck(tr->loss == SGM_LOSS_SIMPLE || tr->loss == SGM_LOSS_DSM, comm, PETSC_ERR_USER_INPUT, "-train_loss %s is not available for the %s network: use simple or dsm", SgmLossTypes[tr->loss], nt);
     PetscCheck(!tr->latent, comm, PETSC_ERR_USER_INPUT, "-latent pca is not available for the %s network (its latent space would not be a point cloud)", nt);
     PetscCheck(!tr->conditional, comm, PETSC_ERR_USER_INPUT, "-train_conditional is not available for the %s network: it is unconditional", nt);
+    /* invariant feature channels (-net_egnn_features, or GeoLDM's z_h): not centred, their noise not projected */
+    PetscCall(SgmNetGetCloudFeatures(tr->net, &tr->nfeat, NULL));
+    PetscCheck(tr->nfeat < tr->d / tr->natoms, comm, PETSC_ERR_USER_INPUT, "-net_egnn_features %" PetscInt_FMT " leaves no coordinates in the %" PetscInt_FMT " channels per atom of /%s", tr->nfeat, tr->d / tr->natoms, tr->dataset);
     PetscCall(SgmGeomRemoveCoMStrided(tr->N, tr->natoms, tr->d / tr->natoms, tr->d / tr->natoms - tr->nfeat, tr->data));
   }
   if (tr->latent) PetscCall(SgmTrainerEncodePCA(tr));
