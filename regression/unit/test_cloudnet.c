@@ -126,28 +126,6 @@ static PetscErrorCode GradientError(SgmNet net, SgmLossType type, const Data *D,
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* a random orthogonal sd x sd matrix (Gram-Schmidt of a Gaussian one), det +1 or -1 as asked */
-static void RandomOrthogonal(PetscInt sd, PetscBool reflect, PetscReal Q[])
-{
-  PetscReal det;
-
-  Normals(sd * sd, Q);
-  for (PetscInt a = 0; a < sd; a++) {
-    PetscReal nrm = 0;
-    for (PetscInt b = 0; b < a; b++) {
-      PetscReal dot = 0;
-      for (PetscInt c = 0; c < sd; c++) dot += Q[a * sd + c] * Q[b * sd + c];
-      for (PetscInt c = 0; c < sd; c++) Q[a * sd + c] -= dot * Q[b * sd + c];
-    }
-    for (PetscInt c = 0; c < sd; c++) nrm += Q[a * sd + c] * Q[a * sd + c];
-    for (PetscInt c = 0; c < sd; c++) Q[a * sd + c] /= PetscSqrtReal(nrm);
-  }
-  if (sd == 2) det = Q[0] * Q[3] - Q[1] * Q[2];
-  else det = Q[0] * (Q[4] * Q[8] - Q[5] * Q[7]) - Q[1] * (Q[3] * Q[8] - Q[5] * Q[6]) + Q[2] * (Q[3] * Q[7] - Q[4] * Q[6]);
-  if ((det < 0) != (reflect == PETSC_TRUE))
-    for (PetscInt c = 0; c < sd; c++) Q[c] = -Q[c];
-}
-
 static void ApplyQ(const Data *D, const PetscReal Q[], const PetscReal b[], const PetscReal x[], PetscReal y[])
 {
   const PetscInt sd = D->sd;
@@ -184,7 +162,7 @@ static PetscErrorCode TestEquivariance(Tally *tl, const char *label, SgmNet net,
   PetscCall(SgmNetScore(net, n, D->x, D->t, D->alpha, D->sigma, NULL, s));
   smax = MaxAbs(len, s);
   for (int reflect = 0; reflect < 2; reflect++) {
-    RandomOrthogonal(sd, (PetscBool)reflect, Q);
+    RandomOrthogonal(Normals, sd, (PetscBool)reflect, Q);
     Normals(sd, b);
     ApplyQ(D, Q, b, D->x, y);
     PetscCall(SgmNetScore(net, n, y, D->t, D->alpha, D->sigma, NULL, sy));

@@ -158,27 +158,6 @@ static PetscErrorCode GradientError(Fn *f, PetscInt seg, PetscReal *err)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static void RandomOrthogonal(PetscInt sd, PetscBool reflect, PetscReal Q[])
-{
-  PetscReal det;
-
-  Normals(sd * sd, Q);
-  for (PetscInt a = 0; a < sd; a++) {
-    PetscReal nrm = 0;
-    for (PetscInt b = 0; b < a; b++) {
-      PetscReal dot = 0;
-      for (PetscInt c = 0; c < sd; c++) dot += Q[a * sd + c] * Q[b * sd + c];
-      for (PetscInt c = 0; c < sd; c++) Q[a * sd + c] -= dot * Q[b * sd + c];
-    }
-    for (PetscInt c = 0; c < sd; c++) nrm += Q[a * sd + c] * Q[a * sd + c];
-    for (PetscInt c = 0; c < sd; c++) Q[a * sd + c] /= PetscSqrtReal(nrm);
-  }
-  if (sd == 2) det = Q[0] * Q[3] - Q[1] * Q[2];
-  else det = Q[0] * (Q[4] * Q[8] - Q[5] * Q[7]) - Q[1] * (Q[3] * Q[8] - Q[5] * Q[6]) + Q[2] * (Q[3] * Q[7] - Q[4] * Q[6]);
-  if ((det < 0) != (reflect == PETSC_TRUE))
-    for (PetscInt c = 0; c < sd; c++) Q[c] = -Q[c];
-}
-
 /* y = (Q x_coords + b, features unchanged) atom by atom, atoms of `stride` channels, sx coordinates */
 static void ApplyQ(PetscInt natoms_total, PetscInt stride, PetscInt sx, const PetscReal Q[], const PetscReal b[], const PetscReal x[], PetscReal y[])
 {
@@ -258,7 +237,7 @@ static PetscErrorCode TestEquivariance(Tally *tl, const char *label, MapFn f, vo
   PetscCall(f(ctx, NS, x, s));
   smax = MaxAbs(lout, s);
   for (int reflect = 0; reflect < 2; reflect++) {
-    RandomOrthogonal(sx, (PetscBool)reflect, Q);
+    RandomOrthogonal(Normals, sx, (PetscBool)reflect, Q);
     Normals(sx, b);
     for (PetscInt a = 0; a < sx; a++) b[a] *= 3;
     ApplyQ(NS * n, sin, sx, Q, b, x, y);
