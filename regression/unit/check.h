@@ -25,7 +25,7 @@ static inline PetscErrorCode Check(Tally *tl, const char *name, double err, doub
 
 /* A random orthogonal sd x sd matrix (sd = 2 or 3; Gram-Schmidt of a Gaussian one from the test's own
    normals()), determinant +1 or -1 as asked: the equivariance tests of the point-cloud networks. */
-static inline void RandomOrthogonal(void (*normals)(PetscInt, PetscReal *), PetscInt sd, PetscBool reflect, PetscReal Q[])
+static inline void RandomReflectionOrRotation(void (*normals)(PetscInt, PetscReal *), PetscInt sd, PetscBool reflect, PetscReal Q[])
 {
   PetscReal det;
 

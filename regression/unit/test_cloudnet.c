@@ -162,7 +162,7 @@ static PetscErrorCode TestEquivariance(Tally *tl, const char *label, SgmNet net,
   PetscCall(SgmNetScore(net, n, D->x, D->t, D->alpha, D->sigma, NULL, s));
   smax = MaxAbs(len, s);
   for (int reflect = 0; reflect < 2; reflect++) {
-    RandomOrthogonal(Normals, sd, (PetscBool)reflect, Q);
+    RandomReflectionOrRotation(Normals, sd, (PetscBool)reflect, Q);
     Normals(sd, b);
     ApplyQ(D, Q, b, D->x, y);
     PetscCall(SgmNetScore(net, n, y, D->t, D->alpha, D->sigma, NULL, sy));

@@ -237,7 +237,7 @@ static PetscErrorCode TestEquivariance(Tally *tl, const char *label, MapFn f, vo
   PetscCall(f(ctx, NS, x, s));
   smax = MaxAbs(lout, s);
   for (int reflect = 0; reflect < 2; reflect++) {
-    RandomOrthogonal(Normals, sx, (PetscBool)reflect, Q);
+    RandomReflectionOrRotation(Normals, sx, (PetscBool)reflect, Q);
     Normals(sx, b);
     for (PetscInt a = 0; a < sx; a++) b[a] *= 3;
     ApplyQ(NS * n, sin, sx, Q, b, x, y);
