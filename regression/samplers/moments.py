@@ -31,6 +31,10 @@ end of the step) are rejected by the same 5-SE test.  The third "wrong" recursio
 EDM Alg. 1 (and sgm's heun) applies the second-order correction whenever sigma_{i+1} != 0; an Euler
 last step on every grid differs from it by > 5 SE on the VP uniform grid (ending at eps > 0).
 
+Also -sampler_denoise (denoise_checks): with and without it the same run must differ by exactly
+the Tweedie step at the end of the grid (VP at eps, poly2 at t = 0 where sigma(0) > 0), by nothing
+on VE with -sde_eps 0.
+
 Usage: moments.py --sgm PATH/src/sgm --workdir DIR [--quick]
 Prints one line per check and "N passed, M failed"; exit status 1 on failure.  About 25 s on 2 cores.
 """
@@ -423,8 +427,54 @@ def main():
             chk(max(abs(zm), abs(zv)) > ZMAX,
                 "sensitivity: a deliberately wrong recursion (%s) for %s %s n=10 is rejected: z %+.1f (mean), %+.1f (variance)"
                 % (wrong, kind, name, zm, zv))
+    denoise_checks(args, chk)
     print("%d passed, %d failed" % (chk.npass, chk.nfail))
     return 1 if chk.nfail else 0
+
+
+def denoise_checks(args, chk):
+    """-sampler_denoise: the same run (seed, em, 10 steps) with and without it must differ by exactly
+    the Tweedie step x0 = (x + sigma^2 s(x, t_end))/alpha at the end of the grid, with alpha, sigma of
+    the formulas here (VP: t_end = eps = 1e-3; poly2 with -sde_eps 0: t_end = 0, where EDM's
+    polynomial_2 still has sigma(0)^2 = s = 1e-5, alpha(0)^2 = 1 - s), and one more NFE.  On VE with
+    -sde_eps 0 (sigma(0) = 0) it must change nothing."""
+    import h5py
+
+    def alpha_sigma(a):
+        kind = a["sde_type"].decode() if isinstance(a["sde_type"], bytes) else a["sde_type"]
+        t = float(a["sde_eps"])
+        if kind == "poly2":
+            s, T = float(a["sde_poly2_precision"]), float(a["sde_T"])
+            a2 = (1 - 2 * s) * (1 - (t / T) ** 2) ** 2 + s
+            return math.sqrt(a2), math.sqrt(1 - a2)
+        sde = sde_from_attrs(a)
+        return sde.alpha(t), sde.sigma(t)
+
+    print("# -sampler_denoise against the Tweedie step computed here")
+    for kind, extra in (("vp", []), ("poly2", ["-sde_eps", "0"]), ("ve", ["-sde_eps", "0"])):
+        xs, nfe = [], []
+        for den in ([], ["-sampler_denoise"]):
+            out = os.path.join(args.workdir, "denoise_%s_%d.h5" % (kind, len(den)))
+            cmd = [args.sgm, "sample", "-score_type", "gaussian", "-gaussian_mean", repr(DATA_MEAN), "-gaussian_std", repr(DATA_STD),
+                   "-sde_type", kind, "-sampler_type", "em", "-sampler_steps", "10", "-nsamples", "1000", "-seed", "5",
+                   "-output", out, "-overwrite", "-quiet"] + extra + den
+            p = subprocess.run(cmd, capture_output=True, text=True)
+            if p.returncode != 0:
+                chk(False, "denoise %s: %s failed: %s" % (kind, " ".join(cmd), p.stderr.strip()))
+                return
+            with h5py.File(out, "r") as f:
+                xs.append(f["samples"][:, 0].astype(np.float64))
+                nfe.append(int(f.attrs["nfe"]))
+                attrs = dict(f.attrs)
+            os.remove(out)
+        a, s = alpha_sigma(attrs)
+        x = xs[0]
+        expect = (x - s * s * (x - a * DATA_MEAN) / (a * a * DATA_STD ** 2 + s * s)) / a if s > 0 else x
+        err = np.abs(xs[1] - expect).max()
+        moved = np.abs(xs[1] - x).max()
+        ok = err <= 1e-12 * max(1.0, np.abs(x).max()) and nfe[1] == nfe[0] + (1 if s > 0 else 0) and (moved > 1e-6 if s > 0 else moved == 0)
+        chk(ok, "denoise %-5s (alpha %.8f, sigma %.3e at the end): max |x_den - Tweedie(x)| %.1e, largest change %.2e, NFE %d -> %d"
+            % (kind, a, s, err, moved, nfe[0], nfe[1]))
 
 
 if __name__ == "__main__":

@@ -485,13 +485,15 @@ PetscErrorCode SgmSamplerSolve(SgmSampler sampler)
     PetscFunctionReturn(PETSC_SUCCESS);
   }
   PetscCheck(reason >= 0, comm, PETSC_ERR_NOT_CONVERGED, "Sampler %s failed: TS stopped with %s; for an adaptive -ts_type loosen -ts_rtol/-ts_atol or raise -ts_max_steps", ((PetscObject)sampler)->type_name, TSConvergedReasons[reason]);
-  if (sampler->denoise && sampler->tgrid[sampler->nsteps] > 0) { /* at t = 0 there is no noise left */
+  if (sampler->denoise) { /* skipped where no noise is left (VP, VE at t = 0); poly2 keeps sigma(0) = sqrt(s) > 0 */
     PetscReal a, s, tend = sampler->tgrid[sampler->nsteps];
     PetscCall(SgmSDEMarginal(sde, tend, &a, &s));
-    PetscCall(SgmScoreApply(sampler->score, tend, &sampler->batch, sampler->X, sampler->work));
-    PetscCall(SgmVecAXPBY(sampler->X, s * s / a, 1 / a, sampler->work));
-    PetscCall(SgmSamplerZeroCoM_Private(sampler, sampler->X));
-    PetscCall(SgmSamplerCheckFinite(sampler, -1, tend));
+    if (s > 0) {
+      PetscCall(SgmScoreApply(sampler->score, tend, &sampler->batch, sampler->X, sampler->work));
+      PetscCall(SgmVecAXPBY(sampler->X, s * s / a, 1 / a, sampler->work));
+      PetscCall(SgmSamplerZeroCoM_Private(sampler, sampler->X));
+      PetscCall(SgmSamplerCheckFinite(sampler, -1, tend));
+    }
   }
   PetscCall(SgmScoreGetNFE(sampler->score, &sampler->nfe));
   sampler->nfe += sampler->nfe_restart - nfe0;
