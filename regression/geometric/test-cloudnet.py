@@ -2,7 +2,9 @@
 """Training and sampling with the point-cloud networks egnn and distance (issue 9, doc/geometric.md).
 
   On DW4 data from `sgm mcmc` (4 atoms in 2-D), EDM's poly2 SDE:
-  * `sgm train -net_type egnn|distance -net_atoms 4`, 100 steps on 1 rank: the minibatch loss
+  * `sgm train -net_type egnn|distance -net_atoms 4` (and distance with a radial basis and fixed atom
+    types, -net_distance_rbf 8 -net_distance_rbf_max 6 -net_distance_types 0,1,1,0: "distance-typed",
+    whose file must record the basis and the types), 100 steps on 1 rank: the minibatch loss
     decreases: the mean of the last 20 steps is below that of the first 20 by more than 5 standard
     errors of the difference (from the spread of the step losses; an untrained net's simple loss is
     about E|P eps|^2 = (n-1) sd = 6); the model file records the type and the atoms;
@@ -121,8 +123,11 @@ def egnn_F(theta, H, L, n, sd, x, c):
     return F - F.mean(axis=0)
 
 
-def distance_F(theta, H, L, n, sd, x, c):
+def distance_F(theta, H, L, n, sd, x, c, K=0, rmax=5.0, types=None):
+    """The pair MLP on u = [d, c, rbf_1..K(d), onehot(z_i) + onehot(z_j)] (no basis, no types: [d, c])."""
     o = 0
+    T = 0 if types is None else int(max(types)) + 1
+    w = rmax / (K - 1) if K else 1.0
 
     def take(shape):
         nonlocal o
@@ -131,7 +136,7 @@ def distance_F(theta, H, L, n, sd, x, c):
         o += size
         return v.reshape(shape[::-1]).T if len(shape) == 2 else v
 
-    layers = [(take((H, 2)), take((H,)))]
+    layers = [(take((H, 2 + K + T)), take((H,)))]
     for l in range(1, L):
         layers.append((take((H, H)), take((H,))))
     wo, bo = take((H,)), take((1,))
@@ -143,7 +148,10 @@ def distance_F(theta, H, L, n, sd, x, c):
                 continue
             v = x[i] - x[j]
             d = np.linalg.norm(v)
-            z = np.array([d, c])
+            z = [d, c] + [np.exp(-0.5 * ((d - k * w) / w) ** 2) for k in range(K)]
+            if T:
+                z += list(np.eye(T)[int(types[i])] + np.eye(T)[int(types[j])])
+            z = np.array(z)
             for Wl, bl in layers:
                 z = silu(Wl @ z + bl)
             F[i] += (wo @ z + bo[0]) * v / d
@@ -286,10 +294,14 @@ r = run(["mcmc", "-mcmc_target", "dw4", "-mcmc_chains", "32", "-mcmc_samples", "
 if r.returncode:
     sys.exit("sgm mcmc failed")
 
-NETS = {"egnn": ["-net_width", "16", "-net_depth", "3"], "distance": ["-net_width", "16", "-net_depth", "2"]}
+# the third: distance with a radial basis and fixed atom types (-net_distance_rbf, -net_distance_types)
+NETS = {"egnn": ["-net_width", "16", "-net_depth", "3"], "distance": ["-net_width", "16", "-net_depth", "2"],
+        "distance-typed": ["-net_width", "16", "-net_depth", "2", "-net_distance_rbf", "8", "-net_distance_rbf_max", "6",
+                           "-net_distance_types", "0,1,1,0"]}
 SDE = ["-sde_type", "poly2", "-train_t_eps", "1e-3"]
 for typ, arch in NETS.items():
-    common = ["train", "-net_type", typ, "-net_atoms", "4", *arch, "-train_data", path("dw4.h5"), "-train_loss", "simple",
+    ntype = typ.split("-")[0]
+    common = ["train", "-net_type", ntype, "-net_atoms", "4", *arch, "-train_data", path("dw4.h5"), "-train_loss", "simple",
               "-train_batch", "64", "-train_lr", "2e-3", "-train_warmup", "10", "-train_log_every", "0", *SDE, "-overwrite"]
     m1, m2, mh, mr = (path(f"{typ}-{k}.h5") for k in ("1", "2", "half", "restart"))
     ok1 = run(common + ["-train_steps", "100", "-output", m1]).returncode == 0
@@ -305,7 +317,12 @@ for typ, arch in NETS.items():
         g = f["model"]
         H, L, n = int(g.attrs["net_width"]), int(g.attrs["net_depth"]), int(g.attrs["net_atoms"])
         check(f"{typ}: model file: net_type {g.attrs['net_type'].decode()}, net_atoms {n}",
-              0 if g.attrs["net_type"].decode() == typ and n == 4 else 1, 0)
+              0 if g.attrs["net_type"].decode() == ntype and n == 4 else 1, 0)
+        extra = {}
+        if typ == "distance-typed":
+            extra = dict(K=int(g.attrs["net_distance_rbf"]), rmax=float(g.attrs["net_distance_rbf_max"]), types=g["distance_types"][:])
+            check(f"{typ}: model file: net_distance_rbf {extra['K']}, rbf_max {extra['rmax']}, types {extra['types']}",
+                  0 if extra["K"] == 8 and extra["rmax"] == 6 and list(extra["types"]) == [0, 1, 1, 0] else 1, 0)
     a, b = loss[:20].mean(), loss[-20:].mean()
     se = np.sqrt(loss[:20].var(ddof=1) / 20 + loss[-20:].var(ddof=1) / 20)
     print(f"  {typ}: simple loss, mean of steps 1-20 {a:.4f}, of steps {len(loss) - 19}-{len(loss)} {b:.4f} (se of the difference {se:.4f})")
@@ -337,7 +354,7 @@ for typ, arch in NETS.items():
     for k in range(N):
         al, sg = poly2(t[k])
         c = 0.25 * np.log(sg / al)
-        ref[k] = -fwd(th1, H, L, n, 2, x[k].reshape(4, 2), c).ravel() / sg
+        ref[k] = -fwd(th1, H, L, n, 2, x[k].reshape(4, 2), c, **extra).ravel() / sg
     check(f"{typ}: sgm score (score_type mlp) vs NumPy network (relative)", np.abs(s - ref).max() / np.abs(ref).max(), 1e-12)
     cm = np.abs(s.reshape(N, 4, 2).sum(axis=1)).max() / np.abs(s).max()
     check(f"{typ}: sgm score: zero centre of mass", cm, 1e-13)

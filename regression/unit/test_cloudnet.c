@@ -151,7 +151,8 @@ static PetscReal MaxDiff(PetscInt len, const PetscReal a[], const PetscReal b[])
   return m;
 }
 
-static PetscErrorCode TestEquivariance(Tally *tl, const char *label, SgmNet net, const Data *D)
+/* types: the atom types of -net_distance_types (NULL: none), so only type-preserving permutations apply */
+static PetscErrorCode TestEquivariance(Tally *tl, const char *label, SgmNet net, const Data *D, const PetscInt *types)
 {
   const PetscInt n = D->n, d = D->d, sd = D->sd, na = D->natoms, len = n * d;
   PetscReal      s[NS * MAXD], y[NS * MAXD], sy[NS * MAXD], qs[NS * MAXD], Q[9], b[3], Id[9] = {0}, smax, e, com = 0;
@@ -187,6 +188,13 @@ static PetscErrorCode TestEquivariance(Tally *tl, const char *label, SgmNet net,
       perm[i] = perm[j];
       perm[j] = tmp;
     }
+    if (types) { /* typed: each type's atoms (in index order) take the next one's place, cyclically */
+      for (PetscInt i = 0; i < na; i++) {
+        PetscInt j = (i + 1) % na;
+        while (types[j] != types[i]) j = (j + 1) % na;
+        perm[i] = j;
+      }
+    }
     for (PetscInt c = 0; c < n; c++)
       for (PetscInt i = 0; i < na; i++)
         for (PetscInt a = 0; a < sd; a++) y[(c * na + i) * sd + a] = D->x[(c * na + perm[i]) * sd + a];
@@ -194,8 +202,23 @@ static PetscErrorCode TestEquivariance(Tally *tl, const char *label, SgmNet net,
     for (PetscInt c = 0; c < n; c++)
       for (PetscInt i = 0; i < na; i++)
         for (PetscInt a = 0; a < sd; a++) qs[(c * na + i) * sd + a] = s[(c * na + perm[i]) * sd + a];
-    PetscCall(PetscSNPrintf(name, sizeof(name), "%s: s(Pi x) = Pi s(x)", label));
+    PetscCall(PetscSNPrintf(name, sizeof(name), "%s: s(Pi x) = Pi s(x)%s", label, types ? " (Pi within types)" : ""));
     PetscCall(Check(tl, name, MaxDiff(len, sy, qs) / smax, 1e-10));
+  }
+  if (types) { /* swapping two atoms of different types is not a symmetry: the types reach the output */
+    PetscInt i0 = 0, j0 = 1;
+    while (types[j0] == types[i0]) j0++;
+    for (PetscInt c = 0; c < n; c++)
+      for (PetscInt i = 0; i < na; i++) perm[i] = i == i0 ? j0 : (i == j0 ? i0 : i);
+    for (PetscInt c = 0; c < n; c++)
+      for (PetscInt i = 0; i < na; i++)
+        for (PetscInt a = 0; a < sd; a++) {
+          y[(c * na + i) * sd + a]  = D->x[(c * na + perm[i]) * sd + a];
+          qs[(c * na + i) * sd + a] = s[(c * na + perm[i]) * sd + a];
+        }
+    PetscCall(SgmNetScore(net, n, y, D->t, D->alpha, D->sigma, NULL, sy));
+    PetscCall(PetscSNPrintf(name, sizeof(name), "%s: swapping atoms of two types changes the score: -(difference)", label));
+    PetscCall(Check(tl, name, -MaxDiff(len, sy, qs) / smax, -1e-3));
   }
   for (PetscInt c = 0; c < n; c++)
     for (PetscInt a = 0; a < sd; a++) {
@@ -208,7 +231,7 @@ static PetscErrorCode TestEquivariance(Tally *tl, const char *label, SgmNet net,
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-static PetscErrorCode TestChunks(Tally *tl, const char *type)
+static PetscErrorCode TestChunks(Tally *tl, const char *type, const char *extra)
 {
   const PetscInt na = 13, sd = 3, d = na * sd, n = 60;
   SgmNet         net;
@@ -217,7 +240,7 @@ static PetscErrorCode TestChunks(Tally *tl, const char *type)
   char           opts[256], name[128];
 
   PetscFunctionBegin;
-  PetscCall(PetscSNPrintf(opts, sizeof(opts), "-net_type %s -net_atoms %d -net_width 6 -net_depth 2", type, (int)na));
+  PetscCall(PetscSNPrintf(opts, sizeof(opts), "-net_type %s -net_atoms %d -net_width 6 -net_depth 2 %s", type, (int)na, extra));
   PetscCall(MakeNet(opts, d, 3, 0.3, &net));
   PetscCall(SgmNetGetParameters(net, &P, NULL));
   PetscCall(PetscMalloc5(n * d, &x, n * d, &e, n, &t, n, &al, n, &si));
@@ -238,7 +261,7 @@ static PetscErrorCode TestChunks(Tally *tl, const char *type)
     PetscCall(SgmNetLoss(net, SGM_LOSS_DSM, 1, x + i * d, t + i, al + i, si + i, NULL, e + i * d, NULL, 0, NULL, NULL, &Li, g2));
     L2 += Li;
   }
-  PetscCall(PetscSNPrintf(name, sizeof(name), "%s: 60 clouds of 13 atoms in chunks vs one by one: score", type));
+  PetscCall(PetscSNPrintf(name, sizeof(name), "%s%s: 60 clouds of 13 atoms in chunks vs one by one: score", type, extra[0] ? " (rbf, types)" : ""));
   PetscCall(Check(tl, name, MaxDiff(n * d, s1, s2) / MaxAbs(n * d, s1), 1e-13));
   PetscCall(PetscSNPrintf(name, sizeof(name), "%s: ... loss and gradient", type));
   PetscCall(Check(tl, name, PetscMax(PetscAbsReal(L1 - L2) / PetscAbsReal(L1), MaxDiff(P, g1, g2) / MaxAbs(P, g1)), 1e-13));
@@ -296,7 +319,7 @@ static PetscErrorCode TryLoad(const char *opts, PetscInt d, const char *fname)
   PetscFunctionReturn(ierr);
 }
 
-static PetscErrorCode TestSaveLoad(Tally *tl, const char *type)
+static PetscErrorCode TestSaveLoad(Tally *tl, const char *type, const char *extra, const char *tag)
 {
   SgmNet      net, net2;
   Data        D;
@@ -309,9 +332,9 @@ static PetscErrorCode TestSaveLoad(Tally *tl, const char *type)
   PetscFunctionBegin;
   PetscCallMPI(MPI_Comm_rank(PETSC_COMM_WORLD, &rank));
   MakeData(4, 2, &D);
-  PetscCall(PetscSNPrintf(opts, sizeof(opts), "-net_type %s -net_atoms 4 -net_width 8 -net_depth 2", type));
+  PetscCall(PetscSNPrintf(opts, sizeof(opts), "-net_type %s -net_atoms 4 -net_width 8 -net_depth 2 %s", type, extra));
   PetscCall(MakeNet(opts, D.d, 5, 0.3, &net));
-  PetscCall(PetscSNPrintf(fname, sizeof(fname), "test_cloudnet_%s_%d_%d.h5", type, (int)getpid(), rank));
+  PetscCall(PetscSNPrintf(fname, sizeof(fname), "test_cloudnet_%s_%d_%d.h5", tag, (int)getpid(), rank));
   PetscCallHDF5(f = H5Fcreate(fname, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
   PetscCallHDF5(g = H5Gcreate2(f, "model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   PetscCall(SgmNetSave(net, g));
@@ -331,26 +354,42 @@ static PetscErrorCode TestSaveLoad(Tally *tl, const char *type)
     PetscInt nd = P1 != P2;
     for (PetscInt q = 0; !nd && q < P1; q++) nd += th1[q] != th2[q];
     for (PetscInt q = 0; q < D.n * D.d; q++) nd += s1[q] != s2[q];
-    PetscCall(PetscSNPrintf(name, sizeof(name), "%s: save/load, weights and scores bitwise (entries differing)", type));
+    PetscCall(PetscSNPrintf(name, sizeof(name), "%s: save/load, weights and scores bitwise (entries differing)", tag));
     PetscCall(Check(tl, name, (double)nd, 0));
   }
-  PetscCall(PetscSNPrintf(name, sizeof(name), "%s: refused: the file into an mlp net", type));
+  PetscCall(PetscSNPrintf(name, sizeof(name), "%s: refused: the file into an mlp net", tag));
   EXPECT_FAIL(tl, name, TryLoad("-net_type mlp", D.d, fname));
-  PetscCall(PetscSNPrintf(name, sizeof(name), "%s: refused: the file into a net of 2 atoms", type));
+  PetscCall(PetscSNPrintf(name, sizeof(name), "%s: refused: the file into a net of 2 atoms", tag));
   PetscCall(PetscSNPrintf(opts, sizeof(opts), "-net_type %s -net_atoms 2 -net_width 8 -net_depth 2", type));
   EXPECT_FAIL(tl, name, TryLoad(opts, D.d, fname));
-  PetscCall(PetscSNPrintf(name, sizeof(name), "%s: refused: loss esm", type));
+  PetscCall(PetscSNPrintf(name, sizeof(name), "%s: refused: loss esm", tag));
   EXPECT_FAIL(tl, name, SgmNetLoss(net, SGM_LOSS_ESM, D.n, D.x, D.t, D.alpha, D.sigma, NULL, D.eps, D.eps, 0, NULL, NULL, &l, NULL));
-  PetscCall(PetscSNPrintf(name, sizeof(name), "%s: refused: loss ssm", type));
+  PetscCall(PetscSNPrintf(name, sizeof(name), "%s: refused: loss ssm", tag));
   EXPECT_FAIL(tl, name, SgmNetLoss(net, SGM_LOSS_SSM, D.n, D.x, D.t, D.alpha, D.sigma, NULL, D.eps, NULL, 1, D.eps, NULL, &l, NULL));
-  PetscCall(PetscSNPrintf(name, sizeof(name), "%s: refused: JVP", type));
+  PetscCall(PetscSNPrintf(name, sizeof(name), "%s: refused: JVP", tag));
   EXPECT_FAIL(tl, name, SgmNetScoreJacobianVector(net, D.n, D.x, D.t, D.alpha, D.sigma, NULL, D.eps, s1, s2));
-  PetscCall(PetscSNPrintf(name, sizeof(name), "%s: refused: no -net_atoms", type));
+  PetscCall(PetscSNPrintf(name, sizeof(name), "%s: refused: no -net_atoms", tag));
   PetscCall(PetscSNPrintf(opts, sizeof(opts), "-net_type %s", type));
   EXPECT_FAIL(tl, name, TrySetUp(opts, 8));
-  PetscCall(PetscSNPrintf(name, sizeof(name), "%s: refused: -net_atoms 3 with d = 8", type));
+  PetscCall(PetscSNPrintf(name, sizeof(name), "%s: refused: -net_atoms 3 with d = 8", tag));
   PetscCall(PetscSNPrintf(opts, sizeof(opts), "-net_type %s -net_atoms 3", type));
   EXPECT_FAIL(tl, name, TrySetUp(opts, 8));
+  if (extra[0]) { /* the typed distance net: its file refuses nets of other types or basis, and bad options are refused */
+    PetscCall(PetscSNPrintf(name, sizeof(name), "%s: refused: the file into a net with other atom types", tag));
+    EXPECT_FAIL(tl, name, TryLoad("-net_type distance -net_atoms 4 -net_width 8 -net_depth 2 -net_distance_rbf 5 -net_distance_rbf_max 3 -net_distance_types 0,0,1,1", D.d, fname));
+    PetscCall(PetscSNPrintf(name, sizeof(name), "%s: refused: the file into a net without atom types", tag));
+    EXPECT_FAIL(tl, name, TryLoad("-net_type distance -net_atoms 4 -net_width 8 -net_depth 2 -net_distance_rbf 5 -net_distance_rbf_max 3", D.d, fname));
+    PetscCall(PetscSNPrintf(name, sizeof(name), "%s: refused: the file into a net with another basis", tag));
+    EXPECT_FAIL(tl, name, TryLoad("-net_type distance -net_atoms 4 -net_width 8 -net_depth 2 -net_distance_rbf 5 -net_distance_rbf_max 4 -net_distance_types 0,1,1,0", D.d, fname));
+    PetscCall(PetscSNPrintf(name, sizeof(name), "%s: refused: 3 types for 4 atoms", tag));
+    EXPECT_FAIL(tl, name, TrySetUp("-net_type distance -net_atoms 4 -net_distance_types 0,1,1", 8));
+    PetscCall(PetscSNPrintf(name, sizeof(name), "%s: refused: a negative type", tag));
+    EXPECT_FAIL(tl, name, TrySetUp("-net_type distance -net_atoms 4 -net_distance_types 0,1,-1,0", 8));
+    PetscCall(PetscSNPrintf(name, sizeof(name), "%s: refused: -net_distance_rbf 1", tag));
+    EXPECT_FAIL(tl, name, TrySetUp("-net_type distance -net_atoms 4 -net_distance_rbf 1", 8));
+    PetscCall(PetscSNPrintf(name, sizeof(name), "%s: refused: -net_distance_rbf_max 0", tag));
+    EXPECT_FAIL(tl, name, TrySetUp("-net_type distance -net_atoms 4 -net_distance_rbf 4 -net_distance_rbf_max 0", 8));
+  }
   PetscCall(SgmNetDestroy(&net));
   PetscCall(SgmNetDestroy(&net2));
   (void)unlink(fname);
@@ -360,12 +399,15 @@ static PetscErrorCode TestSaveLoad(Tally *tl, const char *type)
 int main(int argc, char **argv)
 {
   Tally             tl    = {0, 0};
-  const char *const types[2] = {"egnn", "distance"};
+  const char *const types[3] = {"egnn", "distance", "distance"};
+  /* the third: the distance net with a radial basis and fixed atom types (-net_distance_*) */
+  const char *const typed[2] = {"-net_distance_rbf 6 -net_distance_rbf_max 4 -net_distance_types 0,1,0,1", "-net_distance_rbf 6 -net_distance_rbf_max 4 -net_distance_types 0,1,2,0,1"};
+  const PetscInt    tyv[2][5] = {{0, 1, 0, 1, 0}, {0, 1, 2, 0, 1}};
   const char *const outs[2]  = {"eps", "edm"};
 
   PetscCall(PetscInitialize(&argc, &argv, NULL, NULL));
   PetscCall(SgmInitializePackage());
-  for (int ty = 0; ty < 2; ty++)
+  for (int ty = 0; ty < 3; ty++)
     for (int geo = 0; geo < 2; geo++) {
       const PetscInt na = geo ? 5 : 4, sd = geo ? 3 : 2;
       Data           D;
@@ -374,21 +416,23 @@ int main(int argc, char **argv)
         for (int ti = 0; ti < 2; ti++) {
           SgmNet net;
           char   opts[256], label[128], name[160];
-          PetscCall(PetscSNPrintf(opts, sizeof(opts), "-net_type %s -net_atoms %d -net_width 8 -net_depth 3 -net_output %s -net_time_input %s", types[ty], (int)na, outs[o], ti ? "t" : "logsigma"));
+          PetscCall(PetscSNPrintf(opts, sizeof(opts), "-net_type %s -net_atoms %d -net_width 8 -net_depth 3 -net_output %s -net_time_input %s %s", types[ty], (int)na, outs[o], ti ? "t" : "logsigma", ty == 2 ? typed[geo] : ""));
           PetscCall(MakeNet(opts, D.d, 11 + o, 0.3, &net));
-          PetscCall(PetscSNPrintf(label, sizeof(label), "%s %d atoms %dD %s %s", types[ty], (int)na, (int)sd, outs[o], ti ? "t" : "logsigma"));
+          PetscCall(PetscSNPrintf(label, sizeof(label), "%s%s %d atoms %dD %s %s", types[ty], ty == 2 ? " (rbf, types)" : "", (int)na, (int)sd, outs[o], ti ? "t" : "logsigma"));
           for (int lt = 0; lt < 2; lt++) {
             PetscReal err;
             PetscCall(GradientError(net, lt ? SGM_LOSS_DSM : SGM_LOSS_SIMPLE, &D, &err));
             PetscCall(PetscSNPrintf(name, sizeof(name), "%s: %s gradient vs FD", label, lt ? "dsm" : "simple"));
             PetscCall(Check(&tl, name, err, 1e-6));
           }
-          if (o == 0) PetscCall(TestEquivariance(&tl, label, net, &D));
+          if (o == 0) PetscCall(TestEquivariance(&tl, label, net, &D, ty == 2 ? tyv[geo] : NULL));
           PetscCall(SgmNetDestroy(&net));
         }
     }
-  for (int ty = 0; ty < 2; ty++) PetscCall(TestChunks(&tl, types[ty]));
-  for (int ty = 0; ty < 2; ty++) PetscCall(TestSaveLoad(&tl, types[ty]));
+  for (int ty = 0; ty < 2; ty++) PetscCall(TestChunks(&tl, types[ty], ""));
+  PetscCall(TestChunks(&tl, "distance", "-net_distance_rbf 6 -net_distance_rbf_max 4 -net_distance_types 0,1,2,0,1,2,0,1,2,0,1,2,0"));
+  for (int ty = 0; ty < 2; ty++) PetscCall(TestSaveLoad(&tl, types[ty], "", types[ty]));
+  PetscCall(TestSaveLoad(&tl, "distance", "-net_distance_rbf 5 -net_distance_rbf_max 3 -net_distance_types 0,1,1,0", "distance-typed"));
   PetscCall(PetscPrintf(PETSC_COMM_WORLD, "%d passed, %d failed\n", tl.pass, tl.fail));
   PetscCall(PetscFinalize());
   return tl.fail != 0;

@@ -61,6 +61,7 @@ PETSC_EXTERN PetscErrorCode SgmNetSetAtoms(SgmNet, PetscInt);
 PETSC_EXTERN PetscErrorCode SgmNetGetAtoms(SgmNet, PetscInt *, PetscInt *);
 /* egnn: invariant per-atom feature channels of the input and of the output (GeoLDM latents); before set-up */
 PETSC_EXTERN PetscErrorCode SgmNetSetCloudFeatures(SgmNet, PetscInt, PetscInt);
+PETSC_EXTERN PetscErrorCode SgmNetDistanceSetTypes(SgmNet, PetscInt, const PetscInt[]);
 PETSC_EXTERN PetscErrorCode SgmNetGetCloudFeatures(SgmNet, PetscInt *, PetscInt *);
 PETSC_EXTERN PetscErrorCode SgmNetSetDimension(SgmNet, PetscInt);
 PETSC_EXTERN PetscErrorCode SgmNetGetDimension(SgmNet, PetscInt *);
