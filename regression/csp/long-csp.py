@@ -111,6 +111,6 @@ for task, label in (((1, "task 1"),) if not a.only_distance else ()) + (("dist",
         ok = better - worse > 3 * np.sqrt(better + worse)
         if split == "train":  # the check; the test split is reported only (26 crystals)
             allok = allok and ok
-        print(f"\nsign test, {label} vs random on the {split} split: better on {better}, worse on {worse} crystals: "
+        print(f"\nsign test, {label} vs random on the {'training' if split == 'train' else split} split: better on {better}, worse on {worse} crystals: "
               f"{better - worse} > 3 sqrt({better + worse}) = {3 * np.sqrt(better + worse):.1f}: {('PASS' if ok else 'FAIL') if split == 'train' else ('yes' if ok else 'no') + ' (reported only)'}")
 sys.exit(0 if allok else 1)
