@@ -19,7 +19,7 @@ nearest count) and T = 6 steps:
   file       csp_net = "distance" in the model file; a cspnet model without the attribute (an
              older file) samples bitwise as with it; an unknown csp_net is refused;
   errors     -csp_net distance with -csp_lattice, a bad -csp_cutoff: one-line errors and no output.
-About 10 s.
+About 15 s (mostly MPI start-up).
 """
 import math
 import os

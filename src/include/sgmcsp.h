@@ -1,7 +1,7 @@
 /*
   Crystals (issue 9, DiffCSP: Jiao et al. 2023; doc/geometric.md "Crystals (DiffCSP)"): the crystal
-  data set, the structure matcher, the CSPNet-like score network, DiffCSP training and the
-  predictor-corrector sampler.
+  data set, the structure matcher, the CSPNet-like score network, the periodic distance-based score
+  network (-csp_net distance, task 1), DiffCSP training and the predictor-corrector sampler.
 
   A crystal of n atoms: atomic numbers z[n], fractional coordinates f[3n] (f[3i + a], any real: the
   code works modulo 1), lattice L[9] with the lattice vectors as rows (sgmgeometric.h), so the
