@@ -126,22 +126,25 @@ int main(int argc, char **argv)
   }
   { /* the DiffCSP loss of task 2 (lattice diffused): gradient against central differences */
     SgmCSPModel m;
+    SgmCSPWork  ww = {.c = w}; /* the same buffers */
     PetscReal   eps[33], lF, lL, lp, lm, dummy, worst = 0, gm = 0;
+    PetscCall(PetscMemzero(&m, sizeof(m)));
+    m.type    = SGM_CSP_NET_CSPNET;
     m.net     = net;
     m.lattice = PETSC_TRUE;
     m.theta   = th;
     PetscCall(SgmCSPScheduleCreate(50, 0.005, 0.5, &m.sched));
     SgmRandomNormalSample(4, SGM_STREAM_CSP_NOISE, 0, 0, 3 * n + 9, eps);
     PetscCall(PetscArrayzero(g, net.P));
-    PetscCall(SgmCSPLoss(&m, th, &c, 31, eps, eps + 3 * n, 0.3, 0.7, &w, &lF, &lL, g));
+    PetscCall(SgmCSPLoss(&m, th, &c, 31, eps, eps + 3 * n, 0.3, 0.7, &ww, &lF, &lL, g));
     for (PetscInt p = 0; p < net.P; p++) gm = PetscMax(gm, PetscAbsReal(g[p]));
     for (PetscInt p = net.oWt; p < net.P; p += 7) {
       const PetscReal h = 1e-5, th0 = th[p];
       th[p] = th0 + h;
-      PetscCall(SgmCSPLoss(&m, th, &c, 31, eps, eps + 3 * n, 0.3, 0.7, &w, &lp, &dummy, NULL));
+      PetscCall(SgmCSPLoss(&m, th, &c, 31, eps, eps + 3 * n, 0.3, 0.7, &ww, &lp, &dummy, NULL));
       lp += dummy;
       th[p] = th0 - h;
-      PetscCall(SgmCSPLoss(&m, th, &c, 31, eps, eps + 3 * n, 0.3, 0.7, &w, &lm, &dummy, NULL));
+      PetscCall(SgmCSPLoss(&m, th, &c, 31, eps, eps + 3 * n, 0.3, 0.7, &ww, &lm, &dummy, NULL));
       lm += dummy;
       th[p] = th0;
       worst = PetscMax(worst, PetscAbsReal((lp - lm) / (2 * h) - g[p]) / PetscMax(PetscMax(PetscAbsReal((lp - lm) / (2 * h)), PetscAbsReal(g[p])), 1e-2 * gm));

@@ -28,7 +28,7 @@ typedef struct {
   uint64_t             seed;
   PetscInt             start, nloc, d, nfe;
   PetscInt            *diverged; /* [nloc]: 0, or the step t at which the crystal became non-finite */
-  SgmCSPNetWork        w;
+  SgmCSPWork           w;
 } CSPSampler;
 
 static PetscErrorCode StepCrystal(CSPSampler *s, PetscInt b, PetscInt t, PetscReal *x)
@@ -46,7 +46,7 @@ static PetscErrorCode StepCrystal(CSPSampler *s, PetscInt b, PetscInt t, PetscRe
   /* corrector */
   if (t > 1) SgmRandomNormalSample(s->seed, SGM_STREAM_CSP_SAMPLE, 3 * k + 1, b, 3 * n, z);
   else PetscCall(PetscArrayzero(z, 3 * n));
-  PetscCall(SgmCSPNetForward(&m->net, m->theta, &c, (PetscReal)t, &s->w, pF, pL));
+  PetscCall(SgmCSPModelForward(m, m->theta, &c, (PetscReal)t, &s->w, pF, pL));
   for (PetscInt q = 0; q < 3 * n; q++) {
     F[q] += gam * sq * pF[q] + PetscSqrtReal(2 * gam) * z[q];
     F[q] -= PetscFloorReal(F[q]);
@@ -54,7 +54,7 @@ static PetscErrorCode StepCrystal(CSPSampler *s, PetscInt b, PetscInt t, PetscRe
   /* predictor */
   if (t > 1) SgmRandomNormalSample(s->seed, SGM_STREAM_CSP_SAMPLE, 3 * k + 2, b, 3 * n, z);
   else PetscCall(PetscArrayzero(z, 3 * n));
-  PetscCall(SgmCSPNetForward(&m->net, m->theta, &c, (PetscReal)t, &s->w, pF, pL));
+  PetscCall(SgmCSPModelForward(m, m->theta, &c, (PetscReal)t, &s->w, pF, pL));
   for (PetscInt q = 0; q < 3 * n; q++) {
     F[q] += dl * sq * pF[q] + stdp * z[q];
     F[q] -= PetscFloorReal(F[q]);
@@ -165,7 +165,7 @@ PetscErrorCode SgmCSPSample(MPI_Comm comm, const SgmCSPModel *m, const SgmCrysta
   PetscCall(PetscSplitOwnership(comm, &s.nloc, &N));
   PetscCallMPI(MPI_Scan(&s.nloc, &s.start, 1, MPIU_INT, MPI_SUM, comm));
   s.start -= s.nloc;
-  PetscCall(SgmCSPNetWorkCreate(&m->net, &s.w));
+  PetscCall(SgmCSPWorkCreate(m, &s.w));
   PetscCall(PetscCalloc1(s.nloc + 1, &s.diverged));
   PetscCall(VecCreateMPI(comm, s.nloc * s.d, PETSC_DETERMINE, &X));
   PetscCall(VecGetArray(X, &x));
@@ -213,7 +213,7 @@ PetscErrorCode SgmCSPSample(MPI_Comm comm, const SgmCSPModel *m, const SgmCrysta
   *nfe = s.nfe; /* network evaluations summed over all crystals (2 per step of a crystal that did not diverge) */
   PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, nfe, 1, MPIU_INT, MPI_SUM, comm));
   PetscCall(VecDestroy(&X));
-  PetscCall(SgmCSPNetWorkDestroy(&s.w));
+  PetscCall(SgmCSPWorkDestroy(m, &s.w));
   PetscCall(PetscFree(s.diverged));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

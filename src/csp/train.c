@@ -16,7 +16,7 @@
 #include <sgmcsp.h>
 #include <sgmtrain.h>
 
-PetscErrorCode SgmCSPLoss(const SgmCSPModel *m, const PetscReal theta[], const SgmCrystal *c, PetscInt t, const PetscReal epsF[], const PetscReal epsL[], PetscReal wF, PetscReal wL, SgmCSPNetWork *w, PetscReal *lF, PetscReal *lL, PetscReal grad[])
+PetscErrorCode SgmCSPLoss(const SgmCSPModel *m, const PetscReal theta[], const SgmCrystal *c, PetscInt t, const PetscReal epsF[], const PetscReal epsL[], PetscReal wF, PetscReal wL, SgmCSPWork *w, PetscReal *lF, PetscReal *lL, PetscReal grad[])
 {
   const PetscInt  n = c->n;
   const PetscReal sig = m->sched.sigma[t], rsn = 1 / PetscSqrtReal(m->sched.sn[t]);
@@ -34,7 +34,7 @@ PetscErrorCode SgmCSPLoss(const SgmCSPModel *m, const PetscReal theta[], const S
     target[q] = s * rsn;
   }
   for (PetscInt q = 0; q < 9; q++) Lt[q] = m->lattice ? PetscSqrtReal(m->sched.abar[t]) * c->L[q] + PetscSqrtReal(1 - m->sched.abar[t]) * epsL[q] : c->L[q];
-  PetscCall(SgmCSPNetForward(&m->net, theta, &ct, (PetscReal)t, w, pF, pL));
+  PetscCall(SgmCSPModelForward(m, theta, &ct, (PetscReal)t, w, pF, pL));
   *lF = *lL = 0;
   for (PetscInt q = 0; q < 3 * n; q++) {
     PetscReal d = pF[q] - target[q];
@@ -46,16 +46,16 @@ PetscErrorCode SgmCSPLoss(const SgmCSPModel *m, const PetscReal theta[], const S
     *lL += wL * d * d;
     gL[q] = 2 * wL * d;
   }
-  if (grad) PetscCall(SgmCSPNetBackward(&m->net, theta, &ct, w, gF, m->lattice ? gL : NULL, grad));
+  if (grad) PetscCall(SgmCSPModelBackward(m, theta, &ct, w, gF, m->lattice ? gL : NULL, grad));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 PetscErrorCode SgmCSPTrain(MPI_Comm comm, const SgmCSPTrainParams *tp, const SgmCrystalSet *data, SgmCSPModel *m, PetscReal ema[], PetscReal *lastloss)
 {
-  const PetscInt P = m->net.P, B = tp->batch, T = m->sched.T;
+  const PetscInt P = SgmCSPModelNumParameters(m), B = tp->batch, T = m->sched.T;
   PetscInt       nloc = PETSC_DECIDE, Bg = B, start, *crys, *tt;
   PetscReal     *g, *mm, *vv, *noise, lossF = 0, lossL = 0;
-  SgmCSPNetWork  w;
+  SgmCSPWork     w;
   PetscLogEvent  evg, evr;
 
   PetscFunctionBegin;
@@ -66,7 +66,7 @@ PetscErrorCode SgmCSPTrain(MPI_Comm comm, const SgmCSPTrainParams *tp, const Sgm
   start -= nloc;
   PetscCall(PetscCalloc6(P + 2, &g, P, &mm, P, &vv, 3 * data->maxatoms + 9, &noise, B, &crys, B, &tt));
   PetscCall(PetscArraycpy(ema, m->theta, P));
-  PetscCall(SgmCSPNetWorkCreate(&m->net, &w));
+  PetscCall(SgmCSPWorkCreate(m, &w));
   for (PetscInt k = 0; k < tp->steps; k++) {
     PetscInt  natoms = 0;
     PetscReal c1, c2, ed, u[2];
@@ -99,7 +99,7 @@ PetscErrorCode SgmCSPTrain(MPI_Comm comm, const SgmCSPTrainParams *tp, const Sgm
     if (tp->log_every > 0 && ((k + 1) % tp->log_every == 0 || k == 0)) PetscCall(PetscPrintf(comm, "  step %6" PetscInt_FMT "  loss %.5f  (coord %.5f, lattice %.5f)\n", k + 1, (double)(lossF + lossL), (double)lossF, (double)lossL));
   }
   *lastloss = lossF + lossL;
-  PetscCall(SgmCSPNetWorkDestroy(&w));
+  PetscCall(SgmCSPWorkDestroy(m, &w));
   PetscCall(PetscFree6(g, mm, vv, noise, crys, tt));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

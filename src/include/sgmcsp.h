@@ -1,7 +1,7 @@
 /*
   Crystals (issue 9, DiffCSP: Jiao et al. 2023; doc/geometric.md "Crystals (DiffCSP)"): the crystal
-  data set, the structure matcher, the CSPNet-like score network, DiffCSP training and the
-  predictor-corrector sampler.
+  data set, the structure matcher, the CSPNet-like score network, the periodic distance-based score
+  network (-csp_net distance, task 1), DiffCSP training and the predictor-corrector sampler.
 
   A crystal of n atoms: atomic numbers z[n], fractional coordinates f[3n] (f[3i + a], any real: the
   code works modulo 1), lattice L[9] with the lattice vectors as rows (sgmgeometric.h), so the
@@ -82,6 +82,35 @@ PETSC_EXTERN PetscErrorCode SgmCSPNetWorkDestroy(SgmCSPNetWork *);
 PETSC_EXTERN PetscErrorCode SgmCSPNetForward(const SgmCSPNet *, const PetscReal[], const SgmCrystal *, PetscReal, SgmCSPNetWork *, PetscReal[], PetscReal[]);
 PETSC_EXTERN PetscErrorCode SgmCSPNetBackward(const SgmCSPNet *, const PetscReal[], const SgmCrystal *, SgmCSPNetWork *, const PetscReal[], const PetscReal[], PetscReal[]);
 
+/* ---- the periodic distance-based network (src/csp/distnet.c; -csp_net distance, task 1) ---- */
+#define SGM_CSPDIST_MAXLAYERS 8
+
+typedef struct {
+  PetscInt  H;        /* hidden width of the edge MLP */
+  PetscInt  nl;       /* layers of the edge MLP */
+  PetscInt  nr;       /* Gaussian radial basis functions on [0, rc] */
+  PetscInt  nt;       /* time features (even) */
+  PetscInt  maxatoms; /* largest cell */
+  PetscReal rc;       /* cutoff radius of the multi-graph (Angstrom) */
+  /* filled by SgmCSPDistNetSetUp: offsets into theta and the parameter count */
+  PetscInt oE, oWr, oWt, ob1, oW[SGM_CSPDIST_MAXLAYERS], ob[SGM_CSPDIST_MAXLAYERS], ow, bout, P;
+} SgmCSPDistNet;
+
+typedef struct { /* one forward pass, kept for the backward pass */
+  PetscInt   n, ne, cap;            /* atoms, edges, edge capacity of the buffers */
+  SgmEdge   *e;                     /* [ne] the multi-graph (SgmPeriodicEdges) */
+  PetscReal *rbf, *act, *fc, *se;   /* per edge: [nr] radial basis, [nl H] pre-activations, envelope, s_e */
+  PetscReal *tau, *ct, *sx, *gx;    /* [nt], [H], [3 maxatoms] Cartesian scores and their adjoint */
+} SgmCSPDistNetWork;
+
+PETSC_EXTERN PetscErrorCode SgmCSPDistNetSetUp(SgmCSPDistNet *);
+PETSC_EXTERN PetscErrorCode SgmCSPDistNetInitialize(const SgmCSPDistNet *, uint64_t, PetscReal[]);
+PETSC_EXTERN PetscErrorCode SgmCSPDistNetWorkCreate(const SgmCSPDistNet *, SgmCSPDistNetWork *);
+PETSC_EXTERN PetscErrorCode SgmCSPDistNetWorkDestroy(SgmCSPDistNetWork *);
+PETSC_EXTERN PetscErrorCode SgmCSPDistNetForward(const SgmCSPDistNet *, const PetscReal[], const SgmCrystal *, PetscReal, SgmCSPDistNetWork *, PetscReal[], PetscReal[]);
+PETSC_EXTERN PetscErrorCode SgmCSPDistNetBackward(const SgmCSPDistNet *, const PetscReal[], const SgmCrystal *, SgmCSPDistNetWork *, const PetscReal[], PetscReal[]);
+PETSC_EXTERN PetscErrorCode SgmCSPDistanceScoreToFractional(PetscInt, const PetscReal[], PetscInt, const SgmEdge[], const PetscReal[], PetscReal[], PetscReal[]);
+
 /* ---- DiffCSP schedules (src/csp/schedule.c): arrays indexed by the step t = 0..T ---- */
 typedef struct {
   PetscInt   T;
@@ -96,8 +125,16 @@ PETSC_EXTERN PetscErrorCode SgmCSPScheduleCreate(PetscInt, PetscReal, PetscReal,
 PETSC_EXTERN PetscErrorCode SgmCSPScheduleDestroy(SgmCSPSchedule *);
 
 /* ---- training (src/csp/train.c) and sampling (src/csp/sample.c) ---- */
+typedef enum {
+  SGM_CSP_NET_CSPNET,  /* the CSPNet-like network (cspnet.c), tasks 1 and 2 */
+  SGM_CSP_NET_DISTANCE /* the periodic distance-based network (distnet.c), task 1 */
+} SgmCSPNetType;
+PETSC_EXTERN const char *const SgmCSPNetTypes[]; /* "cspnet", "distance" (PetscOptionsEnum layout) */
+
 typedef struct {
-  SgmCSPNet      net;
+  SgmCSPNetType  type;
+  SgmCSPNet      net;  /* type cspnet; net.maxatoms is the model's largest cell for either type */
+  SgmCSPDistNet  dist; /* type distance */
   SgmCSPSchedule sched;
   PetscBool      lattice; /* task 2: the lattice is diffused too (else fixed: task 1) */
   PetscReal     *theta;   /* the weights used for sampling (the EMA after training) */
@@ -109,7 +146,21 @@ typedef struct {
   PetscInt  seed, log_every;
 } SgmCSPTrainParams;
 
-PETSC_EXTERN PetscErrorCode SgmCSPLoss(const SgmCSPModel *, const PetscReal[], const SgmCrystal *, PetscInt, const PetscReal[], const PetscReal[], PetscReal, PetscReal, SgmCSPNetWork *, PetscReal *, PetscReal *, PetscReal[]);
+/* the model's network, whichever type (src/csp/modelnet.c) */
+typedef struct {
+  SgmCSPNetWork     c;
+  SgmCSPDistNetWork d;
+} SgmCSPWork;
+
+PETSC_EXTERN PetscErrorCode SgmCSPModelSetUpNet(SgmCSPModel *);
+PETSC_EXTERN PetscInt       SgmCSPModelNumParameters(const SgmCSPModel *);
+PETSC_EXTERN PetscErrorCode SgmCSPModelInitializeNet(const SgmCSPModel *, uint64_t, PetscReal[]);
+PETSC_EXTERN PetscErrorCode SgmCSPWorkCreate(const SgmCSPModel *, SgmCSPWork *);
+PETSC_EXTERN PetscErrorCode SgmCSPWorkDestroy(const SgmCSPModel *, SgmCSPWork *);
+PETSC_EXTERN PetscErrorCode SgmCSPModelForward(const SgmCSPModel *, const PetscReal[], const SgmCrystal *, PetscReal, SgmCSPWork *, PetscReal[], PetscReal[]);
+PETSC_EXTERN PetscErrorCode SgmCSPModelBackward(const SgmCSPModel *, const PetscReal[], const SgmCrystal *, SgmCSPWork *, const PetscReal[], const PetscReal[], PetscReal[]);
+
+PETSC_EXTERN PetscErrorCode SgmCSPLoss(const SgmCSPModel *, const PetscReal[], const SgmCrystal *, PetscInt, const PetscReal[], const PetscReal[], PetscReal, PetscReal, SgmCSPWork *, PetscReal *, PetscReal *, PetscReal[]);
 PETSC_EXTERN PetscErrorCode SgmCSPTrain(MPI_Comm, const SgmCSPTrainParams *, const SgmCrystalSet *, SgmCSPModel *, PetscReal[], PetscReal *);
 PETSC_EXTERN PetscErrorCode SgmCSPModelWrite(MPI_Comm, hid_t, const SgmCSPModel *, const PetscReal[]);
 PETSC_EXTERN PetscErrorCode SgmCSPModelLoad(MPI_Comm, const char[], SgmCSPModel *);
