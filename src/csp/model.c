@@ -2,7 +2,9 @@
   A trained crystal model in HDF5 (written by sgm csp train, read by sgm csp sample): /theta [P] the
   EMA weights, /theta_raw [P] the last Adam iterate, and the attributes csp_hidden, csp_layers,
   csp_frequencies, csp_time_features, csp_max_atoms, csp_ip_scale, csp_steps, csp_sigma_begin,
-  csp_sigma_end, csp_lattice (0: task 1, lattice fixed; 1: task 2, lattice diffused), csp_parameters.
+  csp_sigma_end, csp_lattice (0: task 1, lattice fixed; 1: task 2, lattice diffused), csp_lattice_rms
+  (s_d of the preconditioned lattice head, Angstrom; 0, or absent in files of earlier versions:
+  DiffCSP's plain head), csp_parameters.
 */
 #include <sgmcsp.h>
 #include <sgmio.h>
@@ -30,6 +32,7 @@ PetscErrorCode SgmCSPModelWrite(MPI_Comm comm, hid_t file, const SgmCSPModel *m,
   PetscCall(SgmH5AttrReal(file, "csp_sigma_begin", m->sched.sigma_begin));
   PetscCall(SgmH5AttrReal(file, "csp_sigma_end", m->sched.sigma_end));
   PetscCall(SgmH5AttrInt(file, "csp_lattice", m->lattice ? 1 : 0));
+  PetscCall(SgmH5AttrReal(file, "csp_lattice_rms", m->lattice_rms));
   PetscCall(SgmH5AttrInt(file, "csp_parameters", m->net.P));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -55,6 +58,7 @@ PetscErrorCode SgmCSPModelLoad(MPI_Comm comm, const char fname[], SgmCSPModel *m
   PetscCall(SgmH5AttrGetReal(comm, file, "csp_sigma_begin", &s0));
   PetscCall(SgmH5AttrGetReal(comm, file, "csp_sigma_end", &s1));
   PetscCall(SgmH5AttrGetReal(comm, file, "csp_ip_scale", &ips));
+  if (H5Aexists(file, "csp_lattice_rms") > 0) PetscCall(SgmH5AttrGetReal(comm, file, "csp_lattice_rms", &m->lattice_rms));
   PetscCallHDF5(H5Fclose(file));
   m->net.H = (PetscInt)v[0], m->net.nl = (PetscInt)v[1], m->net.nf = (PetscInt)v[2], m->net.nt = (PetscInt)v[3], m->net.maxatoms = (PetscInt)v[4], m->net.ipscale = ips;
   m->lattice = v[6] ? PETSC_TRUE : PETSC_FALSE;
