@@ -1,23 +1,30 @@
 """long-csp.py -- `make check-long` quality run of sgm csp (doc/geometric.md, "Crystals (DiffCSP)").
 
-    python3 long-csp.py SGM SGM-CRYSTALS [--steps 10000] [--dist-steps 3000] [--workdir DIR] [--nranks 2] [--only-distance]
+    python3 long-csp.py SGM SGM-CRYSTALS [--steps 10000] [--dist-steps 3000] [--workdir DIR] [--nranks 2] [--plain] [--only-distance]
 
-Writes the prototypes, trains task 1 (lattice fixed) and task 2 (lattice diffused) on the training
-split (default network, batch 32), samples one crystal per row of the training and the test split
-(DiffCSP's PC sampler, T = 1000, step_lr 1e-5) and matches them with `sgm csp eval`, next to a
-baseline of uniformly random fractional coordinates in the reference cells (task 1's prior).
+Writes the prototypes, trains task 1 (lattice fixed) and task 2 (lattice diffused, the
+preconditioned lattice head) on the training split (default network, batch 32), samples one crystal
+per row of the training and the test split (DiffCSP's PC sampler, T = 1000, step_lr 1e-5) and
+matches them with `sgm csp eval`.  Baselines: uniformly random fractional coordinates in the
+reference cells (task 1's prior), and uniformly random fractional coordinates in the lattices that
+task 2 sampled (the same draws; it isolates what task 2 adds beyond its lattice).  --plain also
+trains task 2 with DiffCSP's plain lattice head (-csp_lattice_precond 0) for comparison (its
+lattices diverge for many crystals at this budget; ~4 more minutes).
 Prints match rate and mean RMS for all crystals and for those with >= 3 atoms (1- and 2-atom cells
-match almost always: for one atom any position is the structure, and stol 0.5 is generous for two).
+match almost always once the lattice matches: for one atom any position is the structure, and stol
+0.5 is generous for two).  Crystals whose sampled lattice diverged are counted in the "diverged"
+column and as unmatched.
 
-Task 2 crystals whose lattice diverges (an undertrained eps_L head; doc/geometric.md) are counted
-in the "diverged" column and as unmatched.  Check (task 1, training split, the model can memorise it): per crystal, the sampled structure's
-RMS (0.5 when it does not match) against the random baseline's; the trained model must be better
-on more crystals than it is worse, by a sign test at 3 standard errors: (better - worse) >
-3 sqrt(better + worse).  About 18 minutes on 2 cores with the default 10000 steps.
-
-Then the distance network (-csp_net distance, task 1, default options) trained for --dist-steps
-steps, sampled and matched on both splits, with the same sign test against random on the training
-split (about 5 more minutes; --only-distance skips the two CSPNet models).
+Checks, on the training split (the model can memorise it); per crystal the RMS (0.5 when it does not
+match) of the sampled structure against a baseline's, a sign test at 3 standard errors:
+(better - worse) > 3 sqrt(better + worse):
+  task 1 against random coordinates in the reference cells;
+  task 2 against random coordinates in task 2's own sampled lattices;
+  task 2: at most 1% of the crystals diverged;
+  the distance network (-csp_net distance, task 1, default options, --dist-steps steps) against
+  random coordinates in the reference cells.
+About 23 minutes on 2 cores with the default 10000 and 3000 steps (--only-distance: only the
+distance network, about 5 minutes).
 """
 import argparse
 import os
@@ -35,6 +42,7 @@ ap.add_argument("--workdir", default="csp-long")
 ap.add_argument("--nranks", type=int, default=2)
 ap.add_argument("--dist-steps", type=int, default=3000)
 ap.add_argument("--only-distance", action="store_true")
+ap.add_argument("--plain", action="store_true", help="also task 2 with DiffCSP's plain lattice head")
 a = ap.parse_args()
 MPIEXEC = os.environ.get("MPIEXEC", "mpiexec")
 env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1")
@@ -84,17 +92,34 @@ for split in ("train", "test"):
         h["frac"][:] = rnd
     res, per[("random", split)] = evaluate(ref, W(f"random-{split}.h5"), W(f"eval-random-{split}.h5"))
     rows.append(("random F (task 1 prior)", split, res))
-runs = [] if a.only_distance else [(1, "task 1", [], a.steps), (2, "task 2", ["-csp_lattice"], a.steps)]
-runs.append(("dist", "task 1, distance net", ["-csp_net", "distance"], a.dist_steps))
-for task, label, opt, steps in runs:
-    sgm("train", "-csp_data", W("crystals-train.h5"), *opt, "-csp_train_steps", str(steps), "-csp_log_every", "1000", "-output", W(f"model-task{task}.h5"))
+rnds = {}
+for split in ("train", "test"):
+    with h5py.File(W(f"crystals-{split}.h5"), "r") as h:
+        natoms, frac = h["natoms"][:], h["frac"][:]
+    rng = np.random.default_rng(0)
+    rnds[split] = rng.uniform(size=frac.shape)
+    for b, k in enumerate(natoms):
+        rnds[split][b, k:] = 0
+tasks = [] if a.only_distance else [("1", [], a.steps), ("2", ["-csp_lattice"], a.steps)] + ([("2 plain", ["-csp_lattice", "-csp_lattice_precond", "0"], a.steps)] if a.plain else [])
+tasks.append(("dist", ["-csp_net", "distance"], a.dist_steps))
+for task, opt, steps in tasks:
+    tag = task.replace(" ", "-")
+    name = ("task 1, distance net" if task == "dist" else f"task {task}{' (DiffCSP plain lattice head)' if task == '2 plain' else ''}") + f", {steps} steps"
+    sgm("train", "-csp_data", W("crystals-train.h5"), *opt, "-csp_train_steps", str(steps), "-csp_log_every", "1000", "-output", W(f"model-task{tag}.h5"))
     for split in ("train", "test"):
         ref = W(f"crystals-{split}.h5")
-        if not sgm("sample", "-csp_model", W(f"model-task{task}.h5"), "-csp_reference", ref, "-output", W(f"samples-task{task}-{split}.h5"), check=task != 2):
-            rows.append((f"{label}, {steps} steps", split, None))
+        if not sgm("sample", "-csp_model", W(f"model-task{tag}.h5"), "-csp_reference", ref, "-output", W(f"samples-task{tag}-{split}.h5"), check=task in ("1", "dist")):
+            rows.append((name, split, None))
             continue
-        res, per[(task, split)] = evaluate(ref, W(f"samples-task{task}-{split}.h5"), W(f"eval-task{task}-{split}.h5"))
-        rows.append((f"{label}, {steps} steps", split, res))
+        res, per[(task, split)] = evaluate(ref, W(f"samples-task{tag}-{split}.h5"), W(f"eval-task{tag}-{split}.h5"))
+        rows.append((name, split, res))
+        if task == "2":  # random coordinates in the lattices task 2 sampled
+            cand = W(f"random-in-task2-lattices-{split}.h5")
+            subprocess.run(["cp", W(f"samples-task{tag}-{split}.h5"), cand], check=True)
+            with h5py.File(cand, "r+") as h:
+                h["frac"][:] = rnds[split]
+            res, per[("random in task 2 lattices", split)] = evaluate(ref, cand, W(f"eval-random-in-task2-lattices-{split}.h5"))
+            rows.append(("random F in task 2's lattices", split, res))
 print("\n| model | split | crystals | diverged | match rate | mean RMS | crystals >= 3 atoms | match rate | mean RMS |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for name, split, res in rows:
@@ -103,14 +128,26 @@ for name, split, res in rows:
         continue
     (n1, m1, r1), (n3, m3, r3) = res["all"], res[">=3 atoms"]
     print(f"| {name} | {split} | {n1} | {res['diverged']} | {m1:.3f} | {r1:.3f} | {n3} | {m3:.3f} | {r3:.3f} |")
-allok = True
-for task, label in (((1, "task 1"),) if not a.only_distance else ()) + (("dist", "task 1, distance net"),):
-    for split in ("train", "test"):
-        d = per[(task, split)] - per[("random", split)]
-        better, worse = int((d < -1e-12).sum()), int((d > 1e-12).sum())
-        ok = better - worse > 3 * np.sqrt(better + worse)
-        if split == "train":  # the check; the test split is reported only (26 crystals)
-            allok = allok and ok
-        print(f"\nsign test, {label} vs random on the {'training' if split == 'train' else split} split: better on {better}, worse on {worse} crystals: "
-              f"{better - worse} > 3 sqrt({better + worse}) = {3 * np.sqrt(better + worse):.1f}: {('PASS' if ok else 'FAIL') if split == 'train' else ('yes' if ok else 'no') + ' (reported only)'}")
-sys.exit(0 if allok else 1)
+ok = True
+print()
+checks = [] if a.only_distance else [("1", "random", "task 1 vs random coordinates in the reference cells"),
+                                     ("2", "random in task 2 lattices", "task 2 vs random coordinates in its own sampled lattices")]
+checks.append(("dist", "random", "task 1, distance net vs random coordinates in the reference cells"))
+for task, base, label in checks:
+    if (task, "train") not in per:
+        print(f"sign test, {label}: sampling failed: FAIL")
+        ok = False
+        continue
+    d = per[(task, "train")] - per[(base, "train")]
+    better, worse = int((d < -1e-12).sum()), int((d > 1e-12).sum())
+    good = better - worse > 3 * np.sqrt(better + worse)
+    ok = ok and good
+    print(f"sign test, {label}, training split: better on {better}, worse on {worse} crystals: "
+          f"{better - worse} > 3 sqrt({better + worse}) = {3 * np.sqrt(better + worse):.1f}: {'PASS' if good else 'FAIL'}")
+if not a.only_distance:
+    res2 = dict((split, r) for name, split, r in rows if name.startswith("task 2,"))
+    ndiv, ntot = (res2["train"]["diverged"], res2["train"]["all"][0]) if res2.get("train") else (-1, 0)
+    good = 0 <= ndiv <= 0.01 * ntot
+    ok = ok and good
+    print(f"task 2 diverged lattices, training split: {ndiv} of {ntot} <= 1%: {'PASS' if good else 'FAIL'}")
+sys.exit(0 if ok else 1)

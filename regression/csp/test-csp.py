@@ -24,9 +24,15 @@ on a tiny network (hidden 6, 2 layers, 3 frequencies, 8 time features) and T = 6
   diverging  a model whose lattice diverges (weights of the lattice head times 1e150, 2 ranks):
              every crystal frozen and flagged in /diverged, zero coordinates in the unit cube, and
              sgm csp eval counts them as unmatched;
+  restart    checkpoint/restart of `sgm csp train` (task 2) on 1 and 2 ranks: 4 steps then -restart
+             to 8, and SIGTERM after step 5 (-csp_test_signal_step; exit 75, the checkpoint, no model
+             file) then -restart to 8, both bitwise the uninterrupted 8-step run; a checkpoint of
+             other options, past -csp_train_steps, not a checkpoint, missing: one-line errors;
   errors     a missing -csp_data, a model file that is not one, a bad -csp_step_lr: one-line errors
              and no output file.
-About 15 s.
+Task 2 runs with the preconditioned lattice head (default) and with DiffCSP's plain head
+(-csp_lattice_precond 0, "task 2-plain"); the torch side encodes both (precond()).
+About 25 s.
 """
 import math
 import os
@@ -187,12 +193,23 @@ def forward(cfg, th, z, f, L, t):
     return epsF, M @ L
 
 
+def precond(sch, sd, t):
+    """The preconditioned lattice head (src/csp/schedule.c): eps_L = c_skip L_t + c_out M L_t with
+    v = abar s_d^2 + 1 - abar, c_skip = sqrt(1 - abar)/v, c_out = sqrt(abar) s_d/sqrt(v); s_d = 0:
+    DiffCSP's plain head (0, 1)."""
+    if sd == 0:
+        return 0.0, 1.0
+    ab = sch["abar"][t]
+    v = ab * sd * sd + 1 - ab
+    return math.sqrt(1 - ab) / v, math.sqrt(ab) * sd / math.sqrt(v)
+
+
 def load(path):
     with h5py.File(path, "r") as h:
         return [(h["types"][b, :n].astype(int), h["frac"][b, :n].copy(), h["lattice"][b].copy()) for b, n in enumerate(h["natoms"][:].astype(int))]
 
 
-def ref_loss(cfg, sch, th, data, seed, B, lattice, step=0):
+def ref_loss(cfg, sch, th, data, seed, B, lattice, step=0, sd=0.0):
     N, T = len(data), cfg["T"]
     draws = [uniform(seed, STREAM_DRAW, step, j, 2) for j in range(B)]
     crys = [min(int(u[0] * N), N - 1) for u in draws]
@@ -212,11 +229,13 @@ def ref_loss(cfg, sch, th, data, seed, B, lattice, step=0):
         pF, pL = forward(cfg, th, z, torch.tensor(ft), torch.tensor(Lt), t)
         loss = loss + ((pF - torch.tensor(target)) ** 2).sum() / (3 * natoms)
         if lattice:
+            cs, co = precond(sch, sd, t)
+            pL = cs * torch.tensor(Lt) + co * pL
             loss = loss + ((pL - torch.tensor(eL)) ** 2).sum() / (9 * B)
     return loss
 
 
-def ref_sample(cfg, sch, th, data, seed, step_lr, lattice):
+def ref_sample(cfg, sch, th, data, seed, step_lr, lattice, sd=0.0):
     T = cfg["T"]
     out = []
     with torch.no_grad():
@@ -240,7 +259,8 @@ def ref_sample(cfg, sch, th, data, seed, step_lr, lattice):
                 if lattice:
                     z3 = normal(seed, STREAM_SAMPLE, 3 * k + 3, b, 9).reshape(3, 3) if t > 1 else np.zeros((3, 3))
                     c0, c1 = 1 / math.sqrt(sch["alpha"][t]), (1 - sch["alpha"][t]) / math.sqrt(1 - sch["abar"][t])
-                    L = c0 * (L - c1 * pL.numpy()) + sch["post"][t] * z3
+                    cs, co = precond(sch, sd, t)
+                    L = c0 * (L - c1 * (cs * L + co * pL.numpy())) + sch["post"][t] * z3
             out.append((F, L))
     return out
 
@@ -250,8 +270,10 @@ with tempfile.TemporaryDirectory() as tmp:
     subprocess.run([sys.executable, crystals, "--outdir", tmp], check=True, capture_output=True)
     train, test = load(P("crystals-train.h5")), load(P("crystals-test.h5"))
     sch = schedule(CFG["T"], CFG["s0"], CFG["s1"])
-    for task, lat in ((1, False), (2, True)):
-        latopt = ["-csp_lattice"] if lat else []
+    SD = math.sqrt(np.mean([np.mean(L0 ** 2) for (_, _, L0) in train]))  # s_d of the preconditioned lattice head
+    for task, lat, xopt in ((1, False, []), (2, True, []), ("2-plain", True, ["-csp_lattice_precond", "0"])):
+        latopt = (["-csp_lattice"] if lat else []) + xopt
+        sd = SD if lat and not xopt else 0.0
         run(["train", "-csp_data", P("crystals-train.h5"), *NETOPTS, *latopt, "-csp_train_steps", "1", "-csp_batch", "8", "-seed", "3", "-output", P(f"m{task}.h5")])
         with h5py.File(P(f"m{task}.h5"), "r") as h:
             if task == 1:
@@ -259,8 +281,10 @@ with tempfile.TemporaryDirectory() as tmp:
                 check("schedule: sigma, sn = E[score^2], alpha, abar, posterior std", max(errs.values()) < 1e-10, " ".join(f"{k} {v:.1e}" for k, v in errs.items())
                       + f" (sn_1 sigma_1^2 = {sch['sn'][1] * sch['sigma'][1] ** 2:.12f}, sn_T = {sch['sn'][-1]:.6f})")
             th1, ema, floss = h["theta_raw"][:], h["theta"][:], h.attrs["final_loss"]
+            srms = h.attrs["csp_lattice_rms"]
+        check(f"task {task} csp_lattice_rms = RMS of the training lattices' entries (0: plain head)", abs(srms - sd) <= 1e-14 * max(sd, 1), f"{srms:.15f} vs {sd:.15f}")
         th0 = torch.tensor(init_theta(CFG, 3), requires_grad=True)
-        loss = ref_loss(CFG, sch, th0, train, 3, 8, lat)
+        loss = ref_loss(CFG, sch, th0, train, 3, 8, lat, sd=sd)
         loss.backward()
         g = th0.grad.numpy()
         th0 = th0.detach().numpy()
@@ -284,16 +308,17 @@ with tempfile.TemporaryDirectory() as tmp:
             nfe = a.attrs["nfe"]
             nodiv = not np.any(a["diverged"][:])
         check(f"task {task} samples bitwise equal on 1 and 2 ranks", same, f"nfe {nfe} per crystal")
-        if not lat:
-            check("task 1 never diverges", nodiv)
+        if task != "2-plain":
+            check(f"task {task} never diverges", nodiv)
         with h5py.File(P(f"m{task}r1.h5"), "r") as h:
             th = h["theta"][:]
         cfg = CFG
-        if lat:  # a 5-step network predicts eps_L badly and the first ancestral step multiplies L by
-            # 1/sqrt(alpha_T) = 100 (beta_T = 0.9999): lattices of 1e30 make the comparison chaotic.
-            # Compare on a copy with a tiny lattice head (Wl / 1000) and ip_scale 1e-12 instead.
+        if task == "2-plain":  # DiffCSP's plain head: a 5-step network predicts eps_L badly and the first
+            # ancestral step multiplies its error by 1/sqrt(alpha_T) = 100 (beta_T = 0.9999): lattices of
+            # 1e30 make the comparison chaotic.  Compare on a copy with a tiny lattice head (Wl / 1000) and
+            # ip_scale 1e-12 instead.  (The preconditioned head of task 2 needs no such copy.)
             import shutil
-            shutil.copy(P("m2r1.h5"), P("m2tame.h5"))
+            shutil.copy(P("m2-plainr1.h5"), P("m2tame.h5"))
             off, _ = layout(CFG["H"], CFG["nl"], CFG["nf"], CFG["nt"])
             o, sz = off["Wl"]
             th[o:o + sz] /= 1000
@@ -306,7 +331,7 @@ with tempfile.TemporaryDirectory() as tmp:
             with h5py.File(P("s2tame1.h5"), "r") as a, h5py.File(P("s2tame2.h5"), "r") as b:
                 check("task 2 (tame copy) samples bitwise equal on 1 and 2 ranks", all(np.array_equal(a[k][:], b[k][:]) for k in ("frac", "lattice")))
                 frac, latt = a["frac"][:], a["lattice"][:]
-        ref = ref_sample(cfg, sch, th, test, 5, 0.01, lat)
+        ref = ref_sample(cfg, sch, th, test, 5, 0.01, lat, sd=sd)
         df = max(np.max(np.minimum(np.abs(frac[b, :len(z)] - F), 1 - np.abs(frac[b, :len(z)] - F))) for b, ((z, _, _), (F, L)) in enumerate(zip(test, ref)))
         dl = max(np.max(np.abs(latt[b] - L)) / max(np.max(np.abs(L)), 1) for b, (F, L) in enumerate(ref))
         check(f"task {task} sampler = torch re-implementation of DiffCSP's PC sampler", df <= 1e-9 and dl <= 1e-12, f"max |dF| mod 1 {df:.1e}, max |dL|/max(|L|, 1) {dl:.1e}")
@@ -314,6 +339,33 @@ with tempfile.TemporaryDirectory() as tmp:
         check(f"task {task} fractional coordinates in [0, 1)", inb)
         if not lat:
             check("task 1 keeps the reference lattices", all(np.array_equal(latt[b], L0) for b, (_, _, L0) in enumerate(test)))
+    # checkpoint/restart (task 2): 8 steps uninterrupted; 4 steps, then -restart to 8; SIGTERM after
+    # step 5 (test hook, checkpoints every 2 steps on the way): exit 75, the checkpoint and no model
+    # file, then -restart to 8.  The same bits as the uninterrupted run, on 1 and on 2 ranks.
+    CK = ["train", "-csp_data", P("crystals-train.h5"), *NETOPTS, "-csp_lattice", "-csp_batch", "8", "-seed", "3", "-csp_lr", "0.01"]
+    same_model = lambda x, y: all(np.array_equal(h5py.File(x, "r")[k][:], h5py.File(y, "r")[k][:]) for k in ("theta", "theta_raw"))  # noqa: E731
+    for nr in (1, 2):
+        run(CK + ["-csp_train_steps", "8", "-output", P(f"ck-full{nr}.h5")], nranks=nr)
+        run(CK + ["-csp_train_steps", "4", "-output", P(f"ck-half{nr}.h5")], nranks=nr)
+        run(CK + ["-csp_train_steps", "8", "-restart", P(f"ck-half{nr}.h5.ckpt"), "-output", P(f"ck-res{nr}.h5")], nranks=nr)
+        with h5py.File(P(f"ck-half{nr}.h5.ckpt"), "r") as h:
+            st = h.attrs["step"]
+        check(f"csp train {nr} rank(s): 4 steps, -restart to 8 = 8 steps uninterrupted (bitwise)", st == 4 and same_model(P(f"ck-full{nr}.h5"), P(f"ck-res{nr}.h5")), f"checkpoint at step {st}")
+        p = run(CK + ["-csp_train_steps", "8", "-csp_checkpoint_every", "2", "-csp_test_signal_step", "5", "-output", P(f"ck-sig{nr}.h5")], nranks=nr, ok=False)
+        ok = (p.returncode == 75 or (nr > 1 and p.returncode != 0)) and "stopped by a signal after step 5 of 8" in p.stdout  # mpiexec may map 75 to 1
+        ok = ok and not os.path.exists(P(f"ck-sig{nr}.h5")) and os.path.exists(P(f"ck-sig{nr}.h5.ckpt"))
+        if ok:
+            with h5py.File(P(f"ck-sig{nr}.h5.ckpt"), "r") as h:
+                ok = h.attrs["step"] == 5 and h.attrs["checkpoint_kind"] in (b"csp train", "csp train")
+        run(CK + ["-csp_train_steps", "8", "-restart", P(f"ck-sig{nr}.h5.ckpt"), "-output", P(f"ck-sigres{nr}.h5")], nranks=nr)
+        check(f"csp train {nr} rank(s): SIGTERM after step 5, exit {p.returncode}, checkpoint, no model; -restart to 8 = uninterrupted (bitwise)", ok and same_model(P(f"ck-full{nr}.h5"), P(f"ck-sigres{nr}.h5")))
+    for args, what in ((["-seed", "4", "-csp_train_steps", "8", "-restart", P("ck-half1.h5.ckpt")], "other options: seed 3 (now 4)"),
+                       (["-csp_train_steps", "3", "-restart", P("ck-half1.h5.ckpt")], "beyond -csp_train_steps 3"),
+                       (["-csp_train_steps", "8", "-restart", P("crystals-test.h5")], "not a checkpoint of `sgm csp train`"),
+                       (["-csp_train_steps", "8", "-restart", P("nothing.ckpt")], "Cannot open the checkpoint")):
+        p = run(CK + args + ["-output", P("ck-bad.h5")], ok=False)
+        line = (p.stderr.splitlines() or [""])[0]
+        check(f"error: -restart ... ({what})", p.returncode != 0 and what in line and not os.path.exists(P("ck-bad.h5")), line)
     # errors
     p = run(["train", *NETOPTS], ok=False)
     check("error: no -csp_data", p.returncode != 0 and "-csp_data" in p.stderr.splitlines()[0], p.stderr.splitlines()[0])

@@ -17,7 +17,9 @@ nearest count) and T = 6 steps:
              trained weights, output layer / 100 (else the sampler amplifies rounding chaotically):
              the same crystals to 1e-9 (fractional distances mod 1);
   file       csp_net = "distance" in the model file; a cspnet model without the attribute (an
-             older file) samples bitwise as with it; an unknown csp_net is refused;
+             older file) samples bitwise as with it; an unknown csp_net is refused; checkpoint/restart
+             (4 steps + -restart to 8 = 8 steps, bitwise; the checkpoint refused by a cspnet run);
+             options of the other network (-csp_hidden with distance, -csp_cutoff with cspnet) refused;
   errors     -csp_net distance with -csp_lattice, a bad -csp_cutoff: one-line errors and no output.
 About 15 s (mostly MPI start-up).
 """
@@ -293,5 +295,24 @@ with tempfile.TemporaryDirectory() as tmp:
     p = run(["train", "-csp_data", P("crystals-train.h5"), *NETOPTS, "-csp_cutoff", "-1", "-output", P("x.h5")], ok=False)
     first = p.stderr.splitlines()[0] if p.stderr else ""
     check("error: -csp_cutoff -1", p.returncode != 0 and "cutoff" in first and not os.path.exists(P("x.h5")), first)
+    # checkpoint/restart with the distance network: 4 steps, -restart to 8 = 8 steps in one go (bitwise);
+    # its checkpoint refused by a cspnet run
+    base = ["train", "-csp_data", P("crystals-train.h5"), *NETOPTS, "-csp_batch", "8", "-overwrite"]
+    run(base + ["-csp_train_steps", "8", "-output", P("rfull.h5")])
+    run(base + ["-csp_train_steps", "4", "-output", P("rhalf.h5")])
+    run(base + ["-csp_train_steps", "8", "-restart", P("rhalf.h5.ckpt"), "-output", P("rres.h5")])
+    with h5py.File(P("rfull.h5"), "r") as a, h5py.File(P("rres.h5"), "r") as b:
+        nd = int(np.sum(a["theta"][:] != b["theta"][:])) + int(np.sum(a["theta_raw"][:] != b["theta_raw"][:]))
+    check("restart at 4 of 8 steps: weights bitwise equal to 8 steps in one go (entries differing)", nd == 0, str(nd))
+    p = run(["train", "-csp_data", P("crystals-train.h5"), "-csp_batch", "8", "-csp_train_steps", "8", "-restart", P("rhalf.h5.ckpt"), "-output", P("x.h5")], ok=False)
+    first = p.stderr.splitlines()[0] if p.stderr else ""
+    check("error: a distance-net checkpoint restarted as cspnet", p.returncode != 0 and "checkpoint" in first and not os.path.exists(P("x.h5")), first)
+    # an option of the other network is refused, not silently ignored
+    p = run(["train", "-csp_data", P("crystals-train.h5"), *NETOPTS, "-csp_hidden", "16", "-output", P("x.h5")], ok=False)
+    first = p.stderr.splitlines()[0] if p.stderr else ""
+    check("error: -csp_hidden (cspnet) with -csp_net distance", p.returncode != 0 and "-csp_hidden" in first and not os.path.exists(P("x.h5")), first)
+    p = run(["train", "-csp_data", P("crystals-train.h5"), "-csp_cutoff", "5", "-csp_train_steps", "1", "-output", P("x.h5")], ok=False)
+    first = p.stderr.splitlines()[0] if p.stderr else ""
+    check("error: -csp_cutoff (distance) with the default -csp_net cspnet", p.returncode != 0 and "-csp_cutoff" in first and not os.path.exists(P("x.h5")), first)
 print(f"{nfail} failed")
 sys.exit(1 if nfail else 0)

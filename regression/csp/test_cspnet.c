@@ -124,15 +124,17 @@ int main(int argc, char **argv)
     PetscCall(PetscPrintf(PETSC_COMM_WORLD, "rotation: eps_F change %.2e, eps_L - eps_L R^T %.2e (|eps_L| ~ %.3g)  %s\n", (double)dF, (double)dL, (double)PetscAbsReal(eL[0]), dF < 1e-10 && dL < 1e-10 ? "ok" : "FAIL"));
     fails += !(dF < 1e-10 && dL < 1e-10);
   }
-  { /* the DiffCSP loss of task 2 (lattice diffused): gradient against central differences */
+  for (int pc = 0; pc < 2; pc++) { /* the DiffCSP loss of task 2 (lattice diffused): gradient against central differences,
+                                     DiffCSP's plain lattice head (s_d = 0) and the preconditioned one (s_d = 2.5, schedule.c) */
     SgmCSPModel m;
     SgmCSPWork  ww = {.c = w}; /* the same buffers */
     PetscReal   eps[33], lF, lL, lp, lm, dummy, worst = 0, gm = 0;
     PetscCall(PetscMemzero(&m, sizeof(m)));
-    m.type    = SGM_CSP_NET_CSPNET;
-    m.net     = net;
-    m.lattice = PETSC_TRUE;
-    m.theta   = th;
+    m.type        = SGM_CSP_NET_CSPNET;
+    m.net         = net;
+    m.lattice     = PETSC_TRUE;
+    m.theta       = th;
+    m.lattice_rms = pc ? 2.5 : 0;
     PetscCall(SgmCSPScheduleCreate(50, 0.005, 0.5, &m.sched));
     SgmRandomNormalSample(4, SGM_STREAM_CSP_NOISE, 0, 0, 3 * n + 9, eps);
     PetscCall(PetscArrayzero(g, net.P));
@@ -149,7 +151,7 @@ int main(int argc, char **argv)
       th[p] = th0;
       worst = PetscMax(worst, PetscAbsReal((lp - lm) / (2 * h) - g[p]) / PetscMax(PetscMax(PetscAbsReal((lp - lm) / (2 * h)), PetscAbsReal(g[p])), 1e-2 * gm));
     }
-    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "DiffCSP loss (task 2, t = 31 of 50): loss %.4f + %.4f, gradient vs finite differences max relative error %.2e  %s\n", (double)lF, (double)lL, (double)worst, worst < 1e-6 ? "ok" : "FAIL"));
+    PetscCall(PetscPrintf(PETSC_COMM_WORLD, "DiffCSP loss (task 2, %s, t = 31 of 50): loss %.4f + %.4f, gradient vs finite differences max relative error %.2e  %s\n", pc ? "preconditioned lattice head" : "plain lattice head", (double)lF, (double)lL, (double)worst, worst < 1e-6 ? "ok" : "FAIL"));
     fails += !(worst < 1e-6);
     PetscCall(SgmCSPScheduleDestroy(&m.sched));
   }

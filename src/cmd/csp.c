@@ -8,6 +8,7 @@
 */
 #include <sgmcsp.h>
 #include <sgmio.h>
+#include <sgmsampler.h>
 #include "commands.h"
 
 static const char *const subcommands = "train, sample, eval";
@@ -114,13 +115,14 @@ static PetscErrorCode CSPEval(MPI_Comm comm)
 
 static PetscErrorCode CSPTrain(MPI_Comm comm)
 {
-  char              data[PETSC_MAX_PATH_LEN] = "", output[PETSC_MAX_PATH_LEN] = "csp-model.h5";
-  PetscBool         overwrite = PETSC_FALSE, quiet = PETSC_FALSE, help, lattice = PETSC_FALSE, allow = PETSC_FALSE;
-  SgmCSPTrainParams tp = {.steps = 2000, .batch = 32, .lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .adameps = 1e-8, .emadecay = 0.999, .cost_coord = 1, .cost_lattice = 1, .seed = 0, .log_every = 0};
+  char              data[PETSC_MAX_PATH_LEN] = "", output[PETSC_MAX_PATH_LEN] = "csp-model.h5", restart[PETSC_MAX_PATH_LEN] = "";
+  PetscBool         overwrite = PETSC_FALSE, quiet = PETSC_FALSE, help, lattice = PETSC_FALSE, precond = PETSC_TRUE, allow = PETSC_FALSE, hasckpt = PETSC_FALSE, stopped;
+  SgmCSPTrainParams tp = {.steps = 2000, .batch = 32, .lr = 1e-3, .beta1 = 0.9, .beta2 = 0.999, .adameps = 1e-8, .emadecay = 0.999, .cost_coord = 1, .cost_lattice = 1, .seed = 0, .log_every = 0, .ckpt_every = 0, .sigstep = -1, .ckpt = ""};
   SgmCSPModel       m;
+  SgmCSPTrainState  st;
   SgmCrystalSet     D;
-  PetscInt          T = 1000, P;
-  PetscReal         s0 = 0.005, s1 = 0.5, *ema, loss;
+  PetscInt          T = 1000, k0;
+  PetscReal         s0 = 0.005, s1 = 0.5;
   SgmOutput         out = NULL;
   hid_t             file;
   PetscLogDouble    t0, t1;
@@ -133,6 +135,7 @@ static PetscErrorCode CSPTrain(MPI_Comm comm)
   PetscOptionsBegin(comm, NULL, "sgm csp train: DiffCSP training of the crystal network (doc/geometric.md)", "sgm");
   PetscCall(PetscOptionsString("-csp_data", "HDF5 crystal file to train on (layout of sgm-crystals)", "", data, data, sizeof(data), NULL));
   PetscCall(PetscOptionsBool("-csp_lattice", "Task 2: diffuse the lattice too (DDPM, cosine schedule); default task 1, the lattice fixed", "", lattice, &lattice, NULL));
+  PetscCall(PetscOptionsBool("-csp_lattice_precond", "Task 2: preconditioned lattice head eps_L = c_skip L_t + c_out M L_t with s_d the RMS of the training lattices' entries (0: DiffCSP's plain eps_L = M L_t)", "", precond, &precond, NULL));
   PetscCall(PetscOptionsInt("-csp_steps", "Diffusion steps T", "", T, &T, NULL));
   PetscCall(PetscOptionsReal("-csp_sigma_begin", "Smallest wrapped-normal sigma of the fractional coordinates (t = 1)", "", s0, &s0, NULL));
   PetscCall(PetscOptionsReal("-csp_sigma_end", "Largest wrapped-normal sigma (t = T)", "", s1, &s1, NULL));
@@ -154,36 +157,63 @@ static PetscErrorCode CSPTrain(MPI_Comm comm)
   PetscCall(PetscOptionsReal("-csp_cost_lattice", "Weight of the lattice loss (task 2)", "", tp.cost_lattice, &tp.cost_lattice, NULL));
   PetscCall(PetscOptionsInt("-csp_log_every", "Print the loss every this many steps (0: only the summary)", "", tp.log_every, &tp.log_every, NULL));
   PetscCall(PetscOptionsInt("-seed", "Seed of the initial weights and of the minibatches", "", tp.seed, &tp.seed, NULL));
+  PetscCall(PetscOptionsString("-csp_checkpoint", "Checkpoint file (default: OUTPUT.ckpt); written at the end, every -csp_checkpoint_every steps and on SIGTERM/SIGUSR1", "", tp.ckpt, tp.ckpt, sizeof(tp.ckpt), &hasckpt));
+  PetscCall(PetscOptionsInt("-csp_checkpoint_every", "Write the checkpoint every this many steps (0: only at the end and on SIGTERM/SIGUSR1)", "", tp.ckpt_every, &tp.ckpt_every, NULL));
+  PetscCall(PetscOptionsString("-restart", "Continue training from this checkpoint of `sgm csp train` (same options; -csp_train_steps is the new total)", "", restart, restart, sizeof(restart), NULL));
+  PetscCall(PetscOptionsInt("-csp_test_signal_step", "Testing: rank 0 sends itself SIGTERM after this step (regression/csp/test-csp.py)", "", tp.sigstep, &tp.sigstep, NULL));
   PetscCall(PetscOptionsString("-output", "HDF5 model file to write (/theta, attributes)", "", output, output, sizeof(output), NULL));
   PetscCall(PetscOptionsBool("-overwrite", "Replace the output file if it exists", "", overwrite, &overwrite, NULL));
   PetscCall(PetscOptionsBool("-quiet", "Do not print the summary", "", quiet, &quiet, NULL));
   PetscCall(PetscOptionsBool("-allow_unused_options", "Run even if an option is used by no part of sgm", "", allow, &allow, NULL));
   PetscOptionsEnd();
+  if (!hasckpt) PetscCall(PetscSNPrintf(tp.ckpt, sizeof(tp.ckpt), "%s.ckpt", output));
   PetscCall(PetscOptionsHasHelp(NULL, &help));
   if (help) PetscFunctionReturn(PETSC_SUCCESS);
   PetscCheck(data[0], comm, PETSC_ERR_USER_INPUT, "sgm csp train needs -csp_data FILE (e.g. crystals-train.h5 from sgm-crystals)");
+  PetscCheck(tp.ckpt[0] && tp.ckpt_every >= 0, comm, PETSC_ERR_USER_INPUT, "-csp_checkpoint needs a file name and -csp_checkpoint_every must be >= 0; got '%s' and %" PetscInt_FMT, tp.ckpt, tp.ckpt_every);
   PetscCheck(tp.steps >= 1 && tp.batch >= 1, comm, PETSC_ERR_USER_INPUT, "-csp_train_steps and -csp_batch must be positive; got %" PetscInt_FMT " and %" PetscInt_FMT, tp.steps, tp.batch);
   PetscCheck(tp.lr > 0 && tp.emadecay >= 0 && tp.emadecay < 1, comm, PETSC_ERR_USER_INPUT, "-csp_lr must be positive and -csp_ema in [0, 1); got %g and %g", (double)tp.lr, (double)tp.emadecay);
   PetscCheck(tp.seed >= 0, comm, PETSC_ERR_USER_INPUT, "-seed must be a non-negative integer; got %" PetscInt_FMT, tp.seed);
   PetscCheck(!(lattice && m.type == SGM_CSP_NET_DISTANCE), comm, PETSC_ERR_USER_INPUT, "-csp_net distance predicts the coordinate score only and has no lattice output: it is for task 1 (drop -csp_lattice, or use -csp_net cspnet)");
+  { /* an option of the other network would be silently ignored: refuse it */
+    const char *const cspnet_only[] = {"-csp_hidden", "-csp_layers", "-csp_frequencies", "-csp_ip_scale"}, *const dist_only[] = {"-csp_cutoff", "-csp_dist_hidden", "-csp_dist_layers", "-csp_dist_rbf"};
+    for (int i = 0; i < 4; i++) {
+      const char *name = m.type == SGM_CSP_NET_DISTANCE ? cspnet_only[i] : dist_only[i];
+      PetscBool   set;
+      PetscCall(PetscOptionsHasName(NULL, NULL, name, &set));
+      PetscCheck(!set, comm, PETSC_ERR_USER_INPUT, "%s is an option of -csp_net %s, but this run trains -csp_net %s: drop it", name, m.type == SGM_CSP_NET_DISTANCE ? "cspnet" : "distance", SgmCSPNetTypes[m.type]);
+    }
+  }
   PetscCall(CheckUnused(comm, allow));
   PetscCall(SgmCrystalSetLoad(comm, data, &D));
   PetscCheck(D.maxatoms <= SGM_CSP_MAXATOMS, comm, PETSC_ERR_USER_INPUT, "The crystal file '%s' has cells of up to %" PetscInt_FMT " atoms; sgm csp takes at most %d", data, D.maxatoms, SGM_CSP_MAXATOMS);
   m.net.maxatoms = D.maxatoms;
   m.dist.nt      = m.net.nt;
   m.lattice      = lattice;
+  if (lattice && precond) m.lattice_rms = SgmCSPLatticeRMS(&D);
   PetscCall(SgmCSPModelSetUpNet(&m));
-  P = SgmCSPModelNumParameters(&m);
   PetscCall(SgmCSPScheduleCreate(T, s0, s1, &m.sched));
-  PetscCall(PetscMalloc1(P, &m.theta));
-  PetscCall(PetscMalloc1(P, &ema));
+  PetscCall(PetscMalloc1(SgmCSPModelNumParameters(&m), &m.theta));
   PetscCall(SgmCSPModelInitializeNet(&m, (uint64_t)tp.seed, m.theta));
+  PetscCall(SgmCSPTrainStateCreate(&m, &st));
+  if (restart[0]) PetscCall(SgmCSPTrainRestart(comm, restart, &tp, &D, &m, &st));
+  k0 = st.step;
+  PetscCall(SgmOutputCreate(comm, output, overwrite, &out)); /* every input checked first */
+  PetscCall(SgmSignalsInstall());
   PetscCall(PetscTime(&t0));
-  PetscCall(SgmCSPTrain(comm, &tp, &D, &m, ema, &loss));
+  PetscCall(SgmCSPTrain(comm, &tp, &D, &m, &st, &stopped));
   PetscCall(PetscTime(&t1));
-  PetscCall(SgmOutputCreate(comm, output, overwrite, &out));
+  if (stopped) { /* interrupted: the checkpoint is written, no output file */
+    PetscCall(SgmOutputDiscard(&out));
+    PetscCall(PetscPrintf(comm, "sgm csp train: stopped by a signal after step %" PetscInt_FMT " of %" PetscInt_FMT "; resume with the same options and -restart %s\n", st.step, tp.steps, tp.ckpt));
+    SgmExitStatus = SGM_EXIT_CHECKPOINTED;
+    PetscCall(SgmCSPTrainStateDestroy(&st));
+    PetscCall(SgmCSPModelDestroy(&m));
+    PetscCall(SgmCrystalSetDestroy(&D));
+    PetscFunctionReturn(PETSC_SUCCESS);
+  }
   PetscCall(SgmOutputGetFile(out, &file));
-  PetscCall(SgmCSPModelWrite(comm, file, &m, ema));
+  PetscCall(SgmCSPModelWrite(comm, file, &m, st.ema));
   PetscCall(SgmOutputWriteProvenance(out, tp.seed));
   PetscCall(SgmH5AttrString(file, "csp_data", data));
   PetscCall(SgmH5AttrInt(file, "csp_train_steps", tp.steps));
@@ -192,12 +222,13 @@ static PetscErrorCode CSPTrain(MPI_Comm comm)
   PetscCall(SgmH5AttrReal(file, "csp_ema", tp.emadecay));
   PetscCall(SgmH5AttrReal(file, "csp_cost_coord", tp.cost_coord));
   PetscCall(SgmH5AttrReal(file, "csp_cost_lattice", tp.cost_lattice));
-  PetscCall(SgmH5AttrReal(file, "final_loss", loss));
+  PetscCall(SgmH5AttrReal(file, "final_loss", st.loss));
+  if (restart[0]) PetscCall(SgmH5AttrInt(file, "csp_restart_step", k0));
   PetscCall(SgmH5AttrReal(file, "run_time_s", t1 - t0));
   PetscCall(SgmOutputClose(&out));
   PetscCallMPI(MPI_Comm_size(comm, &size));
-  if (!quiet) PetscCall(PetscPrintf(comm, "sgm csp train: task %d (%s), network %s, %" PetscInt_FMT " crystals, %" PetscInt_FMT " parameters, %" PetscInt_FMT " steps of %" PetscInt_FMT ", final loss %.5f, %d rank(s), %.1f s -> %s\n", lattice ? 2 : 1, lattice ? "lattice diffused" : "lattice fixed", SgmCSPNetTypes[m.type], D.N, P, tp.steps, tp.batch, (double)loss, size, t1 - t0, output));
-  PetscCall(PetscFree(ema));
+  if (!quiet) PetscCall(PetscPrintf(comm, "sgm csp train: task %d (%s), network %s, %" PetscInt_FMT " crystals, %" PetscInt_FMT " parameters, %" PetscInt_FMT " steps of %" PetscInt_FMT ", final loss %.5f, %d rank(s), %.1f s -> %s\n", lattice ? 2 : 1, lattice ? "lattice diffused" : "lattice fixed", SgmCSPNetTypes[m.type], D.N, SgmCSPModelNumParameters(&m), tp.steps, tp.batch, (double)st.loss, size, t1 - t0, output));
+  PetscCall(SgmCSPTrainStateDestroy(&st));
   PetscCall(SgmCSPModelDestroy(&m));
   PetscCall(SgmCrystalSetDestroy(&D));
   PetscFunctionReturn(PETSC_SUCCESS);

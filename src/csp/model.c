@@ -5,7 +5,8 @@
   csp_time_features, csp_max_atoms, csp_ip_scale (cspnet) or csp_dist_hidden, csp_dist_layers,
   csp_dist_rbf, csp_cutoff, csp_time_features, csp_max_atoms (distance), and csp_steps,
   csp_sigma_begin, csp_sigma_end, csp_lattice (0: task 1, lattice fixed; 1: task 2, lattice
-  diffused), csp_parameters.
+  diffused), csp_lattice_rms (s_d of task 2's preconditioned lattice head, Angstrom; 0, or absent in
+  files of earlier versions: DiffCSP's plain head), csp_parameters.
 */
 #include <sgmcsp.h>
 #include <sgmio.h>
@@ -43,6 +44,7 @@ PetscErrorCode SgmCSPModelWrite(MPI_Comm comm, hid_t file, const SgmCSPModel *m,
   PetscCall(SgmH5AttrReal(file, "csp_sigma_begin", m->sched.sigma_begin));
   PetscCall(SgmH5AttrReal(file, "csp_sigma_end", m->sched.sigma_end));
   PetscCall(SgmH5AttrInt(file, "csp_lattice", m->lattice ? 1 : 0));
+  PetscCall(SgmH5AttrReal(file, "csp_lattice_rms", m->lattice_rms));
   PetscCall(SgmH5AttrInt(file, "csp_parameters", SgmCSPModelNumParameters(m)));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -80,6 +82,7 @@ PetscErrorCode SgmCSPModelLoad(MPI_Comm comm, const char fname[], SgmCSPModel *m
   PetscCall(SgmH5AttrGetInt(comm, file, "csp_parameters", &v[7]));
   PetscCall(SgmH5AttrGetReal(comm, file, "csp_sigma_begin", &s0));
   PetscCall(SgmH5AttrGetReal(comm, file, "csp_sigma_end", &s1));
+  if (H5Aexists(file, "csp_lattice_rms") > 0) PetscCall(SgmH5AttrGetReal(comm, file, "csp_lattice_rms", &m->lattice_rms));
   PetscCallHDF5(H5Fclose(file));
   m->net.maxatoms = (PetscInt)v[4];
   if (m->type == SGM_CSP_NET_DISTANCE) m->dist.H = (PetscInt)v[0], m->dist.nl = (PetscInt)v[1], m->dist.nr = (PetscInt)v[2], m->dist.nt = (PetscInt)v[3];

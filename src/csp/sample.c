@@ -9,6 +9,8 @@
     predictor  F'' = w(F' + (sigma_t^2 - sigma_{t-1}^2) sqrt(sn_t) s(t, F', L)
                           + sqrt(sigma_{t-1}^2 (sigma_t^2 - sigma_{t-1}^2) / sigma_t^2) z2)
                L'' = (L - (1 - alpha_t)/sqrt(1 - abar_t) eps_L(t, F', L)) / sqrt(alpha_t) + post_t z3
+  with eps_L = c_skip(t) L + c_out(t) M L, the preconditioned head of schedule.c (c_skip = 0, c_out = 1:
+  DiffCSP's plain head).
   (DiffCSP evaluates both network calls at the same t and wraps F only after the predictor; the
   wrap in between changes nothing, the network being periodic in F.)  Two network evaluations per
   step.  Crystals are spread over the ranks, whole crystals per rank; the noise of crystal b at
@@ -62,6 +64,9 @@ static PetscErrorCode StepCrystal(CSPSampler *s, PetscInt b, PetscInt t, PetscRe
   }
   if (m->lattice) {
     const PetscReal c0 = 1 / PetscSqrtReal(S->alpha[t]), c1 = (1 - S->alpha[t]) / PetscSqrtReal(1 - S->abar[t]);
+    PetscReal       cskip, cout;
+    SgmCSPLatticePrecond(S, m->lattice_rms, t, &cskip, &cout);
+    for (PetscInt q = 0; q < 9; q++) pL[q] = cskip * L[q] + cout * pL[q];
     if (t > 1) SgmRandomNormalSample(s->seed, SGM_STREAM_CSP_SAMPLE, 3 * k + 3, b, 9, z);
     else PetscCall(PetscArrayzero(z, 9));
     for (PetscInt q = 0; q < 9; q++) L[q] = c0 * (L[q] - c1 * pL[q]) + S->post[t] * z[q];
@@ -141,8 +146,9 @@ static PetscErrorCode RHSUnused(TS ts, PetscReal t, Vec X, Vec F, void *ctx)
   Sample one crystal per row of ref (its composition; its lattice too for task 1), the rows spread
   over the ranks.  out: the samples in the layout of ref (the same natoms, types; new frac,
   lattice), complete on every rank.  nfe: network evaluations summed over all crystals.  diverged[N] (complete on
-  every rank): 0, or the step t at which the crystal became non-finite (an undertrained task-2
-  lattice head: the first ancestral steps multiply L by up to 1/sqrt(alpha_T) = 100); such a
+  every rank): 0, or the step t at which the crystal became non-finite (task 2 with DiffCSP's plain
+  lattice head, -csp_lattice_precond 0, undertrained: the first ancestral steps multiply the eps_L
+  error by up to 1/sqrt(alpha_T) = 100; schedule.c); such a
   crystal is frozen and returned as zero coordinates in the unit cube.
 */
 PetscErrorCode SgmCSPSample(MPI_Comm comm, const SgmCSPModel *m, const SgmCrystalSet *ref, PetscReal step_lr, PetscInt seed, SgmCrystalSet *out, PetscReal diverged[], PetscInt *nfe, PetscInt *tssteps)

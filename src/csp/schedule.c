@@ -12,6 +12,24 @@
   here by the trapezoidal rule on [-1/2, 1/2) (periodic integrand: the rule converges
   geometrically once the spacing is well below sigma) with N = max(2048, 64/sigma) points, where
   DiffCSP draws 10000 Monte-Carlo samples.  For small sigma it tends to 1/sigma^2.
+
+  The preconditioned lattice head (task 2; sgm's change to DiffCSP, doc/geometric.md).  DiffCSP's
+  network predicts eps_L = M L_t outright.  With L_t = sqrt(abar_t) L_0 + sqrt(1 - abar_t) eps_L the
+  best prediction at abar_t -> 0 is L_t itself, but the network has to learn M = I there to an
+  accuracy the sampler cannot forgive: the ancestral step at t = T is
+  L_{T-1} = (L_T - c1 eps_L)/sqrt(alpha_T) with 1/sqrt(alpha_T) = 100 (beta_T clipped to 0.9999) and
+  c1 ~ 1, so an eps_L error of 0.4 (measured after 200 training steps) puts L_{T-1} at ~40 where it
+  should be ~N(0, 1), the network sees lattices far outside its training range and L diverges.  sgm
+  writes the head as in EDM (Karras et al. 2022, sec. 5), transferred to eps-prediction:
+      eps_L = c_skip(t) L_t + c_out(t) M L_t = (c_skip I + c_out M) L_t,
+      v_t = abar_t s_d^2 + 1 - abar_t,  c_skip = sqrt(1 - abar_t) / v_t,  c_out = sqrt(abar_t) s_d / sqrt(v_t),
+  with s_d^2 the mean square of the training lattices' entries (Angstrom^2).  c_skip L_t is the
+  least-squares linear prediction of eps_L from L_t when the entries of L_0 are uncorrelated with the
+  noise and have second moment s_d^2, and c_out^2 = 1 - c_skip^2 v_t is the variance of what is left,
+  so M L_t has a unit-variance target at every t; at abar_t = 0 it is exactly eps_L = L_t whatever M,
+  and at abar_t -> 1 it is DiffCSP's M L_t.  Still of DiffCSP's form M' L_t (rotation equivariant);
+  the loss stays DiffCSP's |eps_L,pred - eps_L|^2.  s_d = 0 gives c_skip = 0, c_out = 1: DiffCSP's
+  plain head (-csp_lattice_precond 0, and model files without csp_lattice_rms).
 */
 #include <sgmcsp.h>
 
@@ -59,6 +77,23 @@ PetscErrorCode SgmCSPScheduleCreate(PetscInt T, PetscReal s0, PetscReal s1, SgmC
     abprev      = S->abar[t];
   }
   PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+void SgmCSPLatticePrecond(const SgmCSPSchedule *S, PetscReal sd, PetscInt t, PetscReal *cskip, PetscReal *cout)
+{
+  const PetscReal ab = S->abar[t], v = ab * sd * sd + 1 - ab;
+
+  if (sd <= 0) *cskip = 0, *cout = 1;
+  else *cskip = PetscSqrtReal(1 - ab) / v, *cout = PetscSqrtReal(ab) * sd / PetscSqrtReal(v);
+}
+
+/* s_d of the preconditioned lattice head: the root mean square of the entries of the lattices. */
+PetscReal SgmCSPLatticeRMS(const SgmCrystalSet *D)
+{
+  PetscReal s = 0;
+
+  for (PetscInt q = 0; q < 9 * D->N; q++) s += D->lattice[q] * D->lattice[q];
+  return PetscSqrtReal(s / (9 * D->N));
 }
 
 PetscErrorCode SgmCSPScheduleDestroy(SgmCSPSchedule *S)

@@ -123,6 +123,8 @@ typedef struct {
 PETSC_EXTERN PetscErrorCode SgmCSPWrappedScoreNorm(PetscReal, PetscReal *);
 PETSC_EXTERN PetscErrorCode SgmCSPScheduleCreate(PetscInt, PetscReal, PetscReal, SgmCSPSchedule *);
 PETSC_EXTERN PetscErrorCode SgmCSPScheduleDestroy(SgmCSPSchedule *);
+PETSC_EXTERN void           SgmCSPLatticePrecond(const SgmCSPSchedule *, PetscReal, PetscInt, PetscReal *, PetscReal *);
+PETSC_EXTERN PetscReal      SgmCSPLatticeRMS(const SgmCrystalSet *);
 
 /* ---- training (src/csp/train.c) and sampling (src/csp/sample.c) ---- */
 typedef enum {
@@ -137,6 +139,7 @@ typedef struct {
   SgmCSPDistNet  dist; /* type distance */
   SgmCSPSchedule sched;
   PetscBool      lattice; /* task 2: the lattice is diffused too (else fixed: task 1) */
+  PetscReal      lattice_rms; /* task 2: s_d of the preconditioned eps_L head (schedule.c); 0: DiffCSP's plain head */
   PetscReal     *theta;   /* the weights used for sampling (the EMA after training) */
 } SgmCSPModel;
 
@@ -144,6 +147,8 @@ typedef struct {
   PetscInt  steps, batch;
   PetscReal lr, beta1, beta2, adameps, emadecay, cost_coord, cost_lattice;
   PetscInt  seed, log_every;
+  PetscInt  ckpt_every, sigstep;         /* checkpoint every this many steps (0: only on a signal); test hook: SIGTERM after step sigstep */
+  char      ckpt[PETSC_MAX_PATH_LEN + 8]; /* the checkpoint file ("" : none) */
 } SgmCSPTrainParams;
 
 /* the model's network, whichever type (src/csp/modelnet.c) */
@@ -161,7 +166,19 @@ PETSC_EXTERN PetscErrorCode SgmCSPModelForward(const SgmCSPModel *, const PetscR
 PETSC_EXTERN PetscErrorCode SgmCSPModelBackward(const SgmCSPModel *, const PetscReal[], const SgmCrystal *, SgmCSPWork *, const PetscReal[], const PetscReal[], PetscReal[]);
 
 PETSC_EXTERN PetscErrorCode SgmCSPLoss(const SgmCSPModel *, const PetscReal[], const SgmCrystal *, PetscInt, const PetscReal[], const PetscReal[], PetscReal, PetscReal, SgmCSPWork *, PetscReal *, PetscReal *, PetscReal[]);
-PETSC_EXTERN PetscErrorCode SgmCSPTrain(MPI_Comm, const SgmCSPTrainParams *, const SgmCrystalSet *, SgmCSPModel *, PetscReal[], PetscReal *);
+
+/* What a checkpoint of `sgm csp train` holds besides the raw weights m->theta: the training state. */
+typedef struct {
+  PetscInt   step;       /* optimiser steps done */
+  PetscReal *mm, *vv;    /* Adam's moments [P] */
+  PetscReal *ema;        /* the EMA of the weights [P] */
+  PetscReal  loss;       /* the minibatch loss of the last step */
+} SgmCSPTrainState;
+
+PETSC_EXTERN PetscErrorCode SgmCSPTrainStateCreate(const SgmCSPModel *, SgmCSPTrainState *);
+PETSC_EXTERN PetscErrorCode SgmCSPTrainStateDestroy(SgmCSPTrainState *);
+PETSC_EXTERN PetscErrorCode SgmCSPTrainRestart(MPI_Comm, const char[], const SgmCSPTrainParams *, const SgmCrystalSet *, SgmCSPModel *, SgmCSPTrainState *);
+PETSC_EXTERN PetscErrorCode SgmCSPTrain(MPI_Comm, const SgmCSPTrainParams *, const SgmCrystalSet *, SgmCSPModel *, SgmCSPTrainState *, PetscBool *);
 PETSC_EXTERN PetscErrorCode SgmCSPModelWrite(MPI_Comm, hid_t, const SgmCSPModel *, const PetscReal[]);
 PETSC_EXTERN PetscErrorCode SgmCSPModelLoad(MPI_Comm, const char[], SgmCSPModel *);
 PETSC_EXTERN PetscErrorCode SgmCSPModelDestroy(SgmCSPModel *);
