@@ -25,6 +25,9 @@
 #   trainstraight, trainrequeue  train.sbatch uninterrupted, and the same signalled with
 #              `scancel -s USR1` after its first checkpoint: stopped, requeued, continued; the model
 #              weights must be bitwise those of the uninterrupted job
+#   cspstraight, csprequeue  train.sbatch with COMMAND=csp (sgm csp train, deck input/csp_task1.opts,
+#              a small network) on the crystals of postprocess/sgm-crystals, uninterrupted and
+#              signalled after its first checkpoint: the same, for a crystal model
 # Prints one line per check, "PASS name" or "FAIL name: why", and ends with "N passed, M failed";
 # exit status 1 if a check failed.  On failure the work directory (daemon logs, job outputs) is kept
 # and its path printed.  2 to 4 minutes on 2 cores (under 1 without the time-limit job).
@@ -171,6 +174,11 @@ tchain_plot=$(sed -n 's/^plot //p' <<<"$tchain_out")
 tlong="-train_steps 8000 -net_width 64 -net_depth 2 -train_log_every 1000"
 trs=$(MODEL=trs.h5 DATA=d8.h5 EXTRA_OPTS="$tlong" CHECKPOINT_EVERY=500 sbatch --parsable jobscripts/train.sbatch 2>&1)
 trq=$(MODEL=trq.h5 DATA=d8.h5 EXTRA_OPTS="$tlong" CHECKPOINT_EVERY=500 sbatch --parsable jobscripts/train.sbatch 2>&1)
+# A crystal model (COMMAND=csp): the same pair, on the prototypes of postprocess/sgm-crystals.
+"$builddir/postprocess/sgm-crystals" --outdir . >/dev/null || fail crystals "postprocess/sgm-crystals failed (python3-ase?)"
+clong="-csp_train_steps 3000 -csp_hidden 16 -csp_layers 2 -csp_log_every 1000"
+crs=$(COMMAND=csp MODEL=crs.h5 DATA=crystals-train.h5 EXTRA_OPTS="$clong" CHECKPOINT_EVERY=100 sbatch --parsable jobscripts/train.sbatch 2>&1)
+crq=$(COMMAND=csp MODEL=crq.h5 DATA=crystals-train.h5 EXTRA_OPTS="$clong" CHECKPOINT_EVERY=100 sbatch --parsable jobscripts/train.sbatch 2>&1)
 # The real time limit (SGM_SLURM_TEST_TIMELIMIT=0 skips it, saving 1.5 minutes).  One rank, a
 # 1-minute limit and --signal=USR1@50: slurmctld checks limits every 30 s, so each run is signalled
 # 10-40 s in, and a run of over a minute (1.5e6 samples, 1000 steps) needs one to three requeues.
@@ -185,7 +193,7 @@ if [ "${SGM_SLURM_TEST_TIMELIMIT:-1}" = 1 ]; then
 fi
 timelimit_jobs=()
 [ "${SGM_SLURM_TEST_TIMELIMIT:-1}" = 1 ] && timelimit_jobs=(tl tl_ref)
-for v in chain_sample chain_plot ens straight requeue requeue_b regr tchain_train tchain_sample tchain_plot trs trq "${timelimit_jobs[@]}"; do
+for v in chain_sample chain_plot ens straight requeue requeue_b regr tchain_train tchain_sample tchain_plot trs trq crs crq "${timelimit_jobs[@]}"; do
   if ! [[ ${!v} =~ ^[0-9]+$ ]]; then
     fail submit "could not submit $v: ${!v} $chain_out"
     finish
@@ -215,8 +223,10 @@ check requeue_b_signal "could not signal the batch shell of job $requeue_b while
   signal_when_running "$requeue_b" requeue_b.h5 --batch --signal=USR1
 check trainrequeue_signal "could not signal training job $trq while sgm ran" \
   signal_when_running "$trq" trq.h5 --signal=USR1
+check csprequeue_signal "could not signal the crystal training job $crq while sgm ran" \
+  signal_when_running "$crq" crq.h5 --signal=USR1
 
-all=("$chain_sample" "$chain_plot" "$ens" "$straight" "$requeue" "$requeue_b" "$regr" "$tchain_train" "$tchain_sample" "$tchain_plot" "$trs" "$trq")
+all=("$chain_sample" "$chain_plot" "$ens" "$straight" "$requeue" "$requeue_b" "$regr" "$tchain_train" "$tchain_sample" "$tchain_plot" "$trs" "$trq" "$crs" "$crq")
 [ "${SGM_SLURM_TEST_TIMELIMIT:-1}" = 1 ] && all+=("$tl" "$tl_ref")
 wait_jobs "${all[@]}"
 
@@ -310,6 +320,17 @@ check trainrequeue_stopped "job $trq: sgm train did not stop at a checkpoint and
   bash -c "grep -q 'stopped by a signal' sgm-train-$trq.out && grep -q 'continuing from trq.h5.ckpt' sgm-train-$trq.out"
 check trainrequeue_bitwise "trq.h5 weights differ from trs.h5 (uninterrupted training)" \
   test "$(h5 'all(f[0][g][:].tobytes() == f[1][g][:].tobytes() for g in ("model/theta", "model_raw/theta", "train/loss"))' trq.h5 trs.h5 2>/dev/null)" = True
+
+# ---- crystal model (COMMAND=csp): requeued training bitwise equal to the straight one.
+for id in "$crs" "$crq"; do
+  completed "$id" || { fail "csptrain_$id" "job $id: $(field "$id" JobState)"; report "$id" "sgm-train-$id.out"; }
+done
+check csprequeue_restarts "job $crq was not requeued once (Restarts=$(field "$crq" Restarts))" \
+  test "$(field "$crq" Restarts)" = 1
+check csprequeue_stopped "job $crq: sgm csp train did not stop at a checkpoint and continue from it" \
+  bash -c "grep -q 'sgm csp train: stopped by a signal' sgm-train-$crq.out && grep -q 'continuing from crq.h5.ckpt' sgm-train-$crq.out"
+check csprequeue_bitwise "crq.h5 weights differ from crs.h5 (uninterrupted training)" \
+  test "$(h5 'all(f[0][g][:].tobytes() == f[1][g][:].tobytes() for g in ("theta", "theta_raw"))' crq.h5 crs.h5 2>/dev/null)" = True
 
 # ---- regression suite on the compute node.
 if completed "$regr" && grep -qE '^[0-9]+ passed, 0 failed' "sgm-regression-$regr.out"; then pass regression
