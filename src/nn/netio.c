@@ -67,6 +67,7 @@ PetscErrorCode SgmNetSave_MLP(SgmNet net, hid_t group, PetscBool writer)
   PetscCall(SgmH5AttrString(group, "net_output", SgmNetOutputs[net->output]));
   PetscCall(SgmH5AttrReal(group, "net_sigma_data", net->sigma_data));
   PetscCall(SgmH5AttrString(group, "net_time_input", SgmNetTimeInputs[net->time_input]));
+  PetscCall(SgmH5AttrString(group, "net_precision", SgmNetPrecisions[net->precision]));
   PetscCall(SgmH5AttrInt(group, "net_parameters", net->P));
   PetscCall(SgmNetWriteVector_Private(group, "theta", net->P, net->theta, writer));
   PetscCall(SgmNetWriteVector_Private(group, "time_frequencies", net->E / 2, net->freq, writer));
@@ -182,6 +183,13 @@ PetscErrorCode SgmNetLoad_MLP(SgmNet net, hid_t group)
   PetscCheck(!net->setupcalled || (sd == net->sigma_data && fs == net->fourier_scale), comm, PETSC_ERR_FILE_UNEXPECTED, "The network in the file has sigma_data %g, fourier_scale %g but this network has %g, %g (-net_sigma_data, -net_fourier_scale)", (double)sd, (double)fs, (double)net->sigma_data, (double)net->fourier_scale);
   net->fourier_scale = fs;
   net->sigma_data    = sd;
+  /* the precision of training (files without it: double); a training choice, not the architecture:
+     a set-up net keeps its own (restart and sampling use their options), a fresh net adopts it */
+  if (H5Aexists(group, "net_precision") > 0) {
+    SgmNetPrecision prec = SGM_NET_PRECISION_DOUBLE;
+    PetscCall(ReadEnumAttr(comm, group, "net_precision", SgmNetPrecisions, (PetscEnum *)&prec));
+    if (!net->setupcalled) net->precision = prec;
+  } else if (!net->setupcalled) net->precision = SGM_NET_PRECISION_DOUBLE;
   PetscCall(SgmNetSetUp(net));
   PetscCall(SgmH5AttrGetInt(comm, group, "net_parameters", &v));
   P = (PetscInt)v;
