@@ -16,6 +16,9 @@
   passes (SiLU, the time features) use vecmath.h's branch-free exp and a sincos of the same kind,
   so they vectorise; a training step is then mostly dgemm (doc/performance.md).  A sampler calls
   the net with one time for all samples: the forward pass then computes the time embedding once.
+  With -net_precision single the trainer's losses without tangent columns (simple, dsm, esm) use
+  float twins of the two passes instead (SgmNetForwardSingle, SgmNetBackwardSingle at the end of
+  this file: sgemm, a float SiLU, double weights and gradient sums); scores are always double.
 */
 #include <sgm/private/netimpl.h>
 #include <sgm/private/vecmath.h>

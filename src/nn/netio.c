@@ -1,7 +1,8 @@
 /*
   Saving and loading an SgmNet in an HDF5 group the caller has opened: the type (attribute net_type)
   and the architecture as attributes of the group, the parameters as the dataset theta [P] and, for
-  the mlp type, the fixed time frequencies as time_frequencies [E/2].  On a file opened with MPI-IO every rank of the net's communicator
+  the mlp type, the fixed time frequencies as time_frequencies [E/2] and the precision of training as
+  the attribute net_precision (absent in older files: double).  On a file opened with MPI-IO every rank of the net's communicator
   calls SgmNetSave (object creation is collective) and rank 0 writes the values; on a file opened
   serially the calling rank writes them.  Load reads everything on every calling rank, so a model
   trained on any number of ranks loads on any other.
