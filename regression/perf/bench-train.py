@@ -10,7 +10,10 @@ replacement and t ~ U(1e-3, 1) on the VP SDE (beta 0.1..20); Adam (lr 1e-3, beta
 eps 1e-8) with 100 steps of linear warm-up, clipping of the global gradient norm to 1 and an EMA
 (0.999) of the weights; global batch 1024.  PyTorch runs the same model written with nn.Linear on
 one thread (torch.set_num_threads(1), OPENBLAS_NUM_THREADS=1), in float64 (like for like: sgm
-computes in double) and float32 (what a PyTorch user would run).
+computes in double) and float32 (what a PyTorch user would run).  sgm also runs with -net_precision
+single (float activations and sgemm in the passes, double weights/Adam/EMA: doc/training.md) on 1
+rank, the like-for-like partner of PyTorch float32: a second table gives its samples/s and the
+ratios sgm single / PyTorch f32 by wall and by CPU time, and sgm single / sgm double.
 
 Timing: sgm's wall_time_seconds (root attribute of the model file: the training loop only,
 SgmTrainerTrain); PyTorch: perf_counter around the same number of steps, after 2 untimed warm-up
@@ -116,14 +119,14 @@ def children_cpu():
     return r.ru_utime + r.ru_stime
 
 
-def sgm_train(a, datafile, width, steps, nranks):
+def sgm_train(a, datafile, width, steps, nranks, precision="double"):
     """samples/s of `sgm train` from the wall_time_seconds of its model file, and the CPU seconds of
     the whole process (the caller subtracts a 0-step run's)."""
     out = os.path.join(a.workdir, f"bench_train_{nranks}.h5")
     cmd = ([a.mpiexec, "-n", str(nranks)] if nranks > 1 else []) + [
         a.sgm, "train", "-train_data", datafile, "-train_loss", "simple", "-net_output", "eps",
         "-net_width", str(width), "-net_depth", str(DEPTH), "-train_batch", str(BATCH), "-train_steps", str(steps),
-        "-train_log_every", "0", "-output", out, "-overwrite", "-quiet"]
+        "-train_log_every", "0", "-net_precision", precision, "-output", out, "-overwrite", "-quiet"]
     c0 = children_cpu()
     subprocess.run(cmd, check=True, env={**os.environ, **MPI_ENV})
     cpu = children_cpu() - c0
@@ -176,7 +179,7 @@ def main():
         for w in widths:
             # about a.time seconds per sgm run on an idle core of the machine of doc/performance.md
             steps = 10 if a.quick else max(10, round(120 * (128 / w) ** 2 * a.time / 2.5))
-            best = {k: 0.0 for k in ("sgm1", "sgm2", "f64", "f32", "sgm1c", "f64c", "f32c")}
+            best = {k: 0.0 for k in ("sgm1", "sgm2", "f64", "f32", "sgm1c", "f64c", "f32c", "s32", "s32c")}
             setup = math.inf  # CPU seconds of a 0-step sgm run: start-up, data, output
             for r in range(a.repeat):  # alternate the implementations
                 setup = min(setup, sgm_train(a, datafile, w, 0, 1)[1])
@@ -187,6 +190,8 @@ def main():
                 best["sgm2"] = max(best["sgm2"], sgm_train(a, datafile, w, steps, 2)[0])
                 sps, spc = torch_train(data, w, torch.float32, steps)
                 best["f32"], best["f32c"] = max(best["f32"], sps), max(best["f32c"], spc)
+                sps, cpu = sgm_train(a, datafile, w, steps, 1, "single")
+                best["s32"], best["s32c"] = max(best["s32"], sps), max(best["s32c"], steps * BATCH / max(cpu - setup, 1e-9))
             rows.append((d, w, steps, best))
             print(f"  d {d:3d} width {w:4d}: {steps} steps, load average {os.getloadavg()[0]:.1f}", flush=True)
     print("\nsamples/s of wall time (best of the repeats); ratios sgm/PyTorch by wall time and by CPU time"
@@ -197,6 +202,11 @@ def main():
         print(f"{d:3d} {w:5d} {steps:5d} {b['sgm1']:10.0f} {b['f64']:9.0f} {b['f32']:9.0f} "
               f"{b['sgm1'] / b['f64']:7.2f} {b['sgm1'] / b['f32']:7.2f} {b['sgm1c'] / b['f64c']:11.2f} {b['sgm1c'] / b['f32c']:7.2f} "
               f"{b['sgm2']:11.0f} {b['sgm2'] / (2 * b['sgm1']):8.2f}")
+    print("\nsgm -net_precision single (1 rank) against PyTorch float32: samples/s of wall time, ratios by wall and by CPU time,"
+          "\nand the speed-up of single over double precision in sgm (wall)")
+    print(f"{'d':>3s} {'width':>5s} {'sgm single':>10s} {'torch f32':>9s} {'single/f32':>10s} {'cpu:single/f32':>14s} {'single/double':>13s}")
+    for d, w, steps, b in rows:
+        print(f"{d:3d} {w:5d} {b['s32']:10.0f} {b['f32']:9.0f} {b['s32'] / b['f32']:10.2f} {b['s32c'] / b['f32c']:14.2f} {b['s32'] / b['sgm1']:13.2f}")
     if tmp:
         tmp.cleanup()
 

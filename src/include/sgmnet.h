@@ -42,6 +42,12 @@ typedef enum {
 PETSC_EXTERN const char *const SgmNetTimeInputs[];
 
 typedef enum {
+  SGM_NET_PRECISION_DOUBLE, /* every pass in double (dgemm) */
+  SGM_NET_PRECISION_SINGLE  /* mlp: the training losses simple, dsm, esm in float (sgemm); weights, gradient sums, scores double */
+} SgmNetPrecision;
+PETSC_EXTERN const char *const SgmNetPrecisions[];
+
+typedef enum {
   SGM_LOSS_SIMPLE, /* ||eps + sigma s||^2                               (DDPM "simple") */
   SGM_LOSS_DSM,    /* ||s + eps/sigma||^2                               (denoising score matching) */
   SGM_LOSS_ESM,    /* ||s - s_target||^2                                (explicit score matching) */

@@ -9,7 +9,8 @@
     ssm     mean_k [v_k^T J_s v_k + (v_k^T s)^2/2]      (Song et al. 2019, eq. (7))
     ssmvr   ||s||^2/2 + mean_k v_k^T J_s v_k           (Song et al. 2019, eq. (8))
     ism     tr J_s + ||s||^2/2                         (Hyvarinen 2005), trace from d unit tangents
-  each multiplied by w_i and summed.  The gradient is reverse mode: the adjoint of F (and of dF for
+  each multiplied by w_i and summed.  With -net_precision single (mlp.c) the passes of simple, dsm
+  and esm run in float; the loss values formed here from F, and the gradient sum, stay double.  The gradient is reverse mode: the adjoint of F (and of dF for
   the tangent losses) is formed here and SgmNetBackward carries it to theta.  grad NULL: the value
   only (validation).
 */
@@ -29,10 +30,12 @@ PetscErrorCode SgmNetLoss_MLP(SgmNet net, SgmLossType type, PetscInt n, const Pe
   const PetscInt d = net->d;
   PetscInt       m = 0, ns;
   PetscReal      total = 0;
+  PetscBool      single;
 
   PetscFunctionBegin;
   PetscValidHeaderSpecific(net, SGM_NET_CLASSID, 1);
-  comm = PetscObjectComm((PetscObject)net);
+  comm   = PetscObjectComm((PetscObject)net);
+  single = (PetscBool)(net->precision == SGM_NET_PRECISION_SINGLE);
   switch (type) {
   case SGM_LOSS_SIMPLE:
   case SGM_LOSS_DSM:
@@ -52,13 +55,16 @@ PetscErrorCode SgmNetLoss_MLP(SgmNet net, SgmLossType type, PetscInt n, const Pe
   default:
     SETERRQ(comm, PETSC_ERR_ARG_OUTOFRANGE, "Unknown loss type %d", (int)type);
   }
+  PetscCheck(!single || !m, comm, PETSC_ERR_SUP, "The %s loss needs forward-mode tangent columns, which -net_precision single does not compute: use -train_loss simple, dsm or esm, or -net_precision double", SgmLossTypes[type]);
+  if (single) PetscCall(SgmNetSingleWeights(net));
   PetscCall(SgmNetChunkSize(net, n, m, &ns));
   for (PetscInt i0 = 0; i0 < n; i0 += ns) {
     const PetscInt   nc = PetscMin(ns, n - i0);
-    SgmNetWork      *w  = &net->w;
+    SgmNetWork      *w  = single ? &net->ws.dw : &net->w;
     const PetscReal *v  = (type == SGM_LOSS_SSM || type == SGM_LOSS_SSMVR) ? probes + i0 * m * d : NULL;
 
-    PetscCall(SgmNetForward(net, nc, m, xt + i0 * d, t ? t + i0 : NULL, alpha + i0, sigma + i0, labels ? labels + i0 : NULL, v));
+    if (single) PetscCall(SgmNetForwardSingle(net, nc, xt + i0 * d, t ? t + i0 : NULL, alpha + i0, sigma + i0, labels ? labels + i0 : NULL));
+    else PetscCall(SgmNetForward(net, nc, m, xt + i0 * d, t ? t + i0 : NULL, alpha + i0, sigma + i0, labels ? labels + i0 : NULL, v));
     for (PetscInt i = 0; i < nc; i++) {
       const PetscInt   ig = i0 + i;
       const PetscReal  A = w->A[i], B = w->B[i], wi = wt ? wt[ig] : 1, sg = sigma[ig];
@@ -134,7 +140,8 @@ PetscErrorCode SgmNetLoss_MLP(SgmNet net, SgmLossType type, PetscInt n, const Pe
       }
       total += wi * l;
     }
-    if (grad) PetscCall(SgmNetBackward(net, nc, m, grad));
+    if (grad && single) PetscCall(SgmNetBackwardSingle(net, nc, grad));
+    else if (grad) PetscCall(SgmNetBackward(net, nc, m, grad));
   }
   *loss = total;
   PetscFunctionReturn(PETSC_SUCCESS);

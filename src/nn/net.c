@@ -20,6 +20,7 @@
 const char *const SgmNetOutputs[]    = {"eps", "score", "edm", "SgmNetOutput", "SGM_NET_OUTPUT_", NULL};
 const char *const SgmNetEmbeddings[] = {"fourier", "sinusoidal", "SgmNetEmbedding", "SGM_NET_EMBEDDING_", NULL};
 const char *const SgmNetTimeInputs[] = {"logsigma", "t", "SgmNetTimeInput", "SGM_NET_TIME_", NULL};
+const char *const SgmNetPrecisions[] = {"double", "single", "SgmNetPrecision", "SGM_NET_PRECISION_", NULL};
 const char *const SgmLossTypes[]     = {"simple", "dsm", "esm", "ssm", "ism", "ssmvr", "SgmLossType", "SGM_LOSS_", NULL};
 
 PetscLogEvent     SGM_NetForward, SGM_NetBackward;
@@ -140,6 +141,7 @@ static PetscErrorCode SgmNetSetFromOptions_MLP(SgmNet net, PetscOptionItems *Pet
   PetscCall(PetscOptionsReal("-net_fourier_scale", "Standard deviation of the Gaussian Fourier frequencies", "SgmNetSetFromOptions", net->fourier_scale, &net->fourier_scale, NULL));
   PetscCall(PetscOptionsBool("-net_residual", "Residual connections around the hidden blocks", "SgmNetSetFromOptions", net->residual, &net->residual, NULL));
   PetscCall(PetscOptionsInt("-net_classes", "Number of classes of the learned class embedding (0: unconditional)", "SgmNetSetFromOptions", net->nclasses, &net->nclasses, NULL));
+  PetscCall(PetscOptionsEnum("-net_precision", "Arithmetic of the training passes: double, or single (float activations and sgemm for the losses simple, dsm, esm; weights, gradient sums, Adam and all scores stay double)", "SgmNetSetFromOptions", SgmNetPrecisions, (PetscEnum)net->precision, (PetscEnum *)&net->precision, NULL));
   PetscOptionsHeadEnd();
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -470,6 +472,7 @@ static PetscErrorCode SgmNetView_MLP(SgmNet net, PetscViewer viewer)
     if (net->embedding == SGM_NET_EMBEDDING_FOURIER) PetscCall(PetscViewerASCIIPrintf(viewer, " (scale %g)", (double)net->fourier_scale));
     PetscCall(PetscViewerASCIIPrintf(viewer, "\n"));
     if (net->nclasses) PetscCall(PetscViewerASCIIPrintf(viewer, "class embedding: %" PetscInt_FMT " classes + the null label\n", net->nclasses));
+    if (net->precision == SGM_NET_PRECISION_SINGLE) PetscCall(PetscViewerASCIIPrintf(viewer, "training passes in single precision (scores in double)\n"));
   }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -493,6 +496,7 @@ static PetscErrorCode SgmNetDestroy_MLP(SgmNet net)
 {
   PetscFunctionBegin;
   PetscCall(SgmNetWorkFree(net));
+  PetscCall(SgmNetWorkFreeSingle(net));
   PetscCall(PetscFree(net->freq));
   PetscFunctionReturn(PETSC_SUCCESS);
 }

@@ -1,7 +1,8 @@
 /*
   Saving and loading an SgmNet in an HDF5 group the caller has opened: the type (attribute net_type)
   and the architecture as attributes of the group, the parameters as the dataset theta [P] and, for
-  the mlp type, the fixed time frequencies as time_frequencies [E/2].  On a file opened with MPI-IO every rank of the net's communicator
+  the mlp type, the fixed time frequencies as time_frequencies [E/2] and the precision of training as
+  the attribute net_precision (absent in older files: double).  On a file opened with MPI-IO every rank of the net's communicator
   calls SgmNetSave (object creation is collective) and rank 0 writes the values; on a file opened
   serially the calling rank writes them.  Load reads everything on every calling rank, so a model
   trained on any number of ranks loads on any other.
@@ -67,6 +68,7 @@ PetscErrorCode SgmNetSave_MLP(SgmNet net, hid_t group, PetscBool writer)
   PetscCall(SgmH5AttrString(group, "net_output", SgmNetOutputs[net->output]));
   PetscCall(SgmH5AttrReal(group, "net_sigma_data", net->sigma_data));
   PetscCall(SgmH5AttrString(group, "net_time_input", SgmNetTimeInputs[net->time_input]));
+  PetscCall(SgmH5AttrString(group, "net_precision", SgmNetPrecisions[net->precision]));
   PetscCall(SgmH5AttrInt(group, "net_parameters", net->P));
   PetscCall(SgmNetWriteVector_Private(group, "theta", net->P, net->theta, writer));
   PetscCall(SgmNetWriteVector_Private(group, "time_frequencies", net->E / 2, net->freq, writer));
@@ -182,6 +184,13 @@ PetscErrorCode SgmNetLoad_MLP(SgmNet net, hid_t group)
   PetscCheck(!net->setupcalled || (sd == net->sigma_data && fs == net->fourier_scale), comm, PETSC_ERR_FILE_UNEXPECTED, "The network in the file has sigma_data %g, fourier_scale %g but this network has %g, %g (-net_sigma_data, -net_fourier_scale)", (double)sd, (double)fs, (double)net->sigma_data, (double)net->fourier_scale);
   net->fourier_scale = fs;
   net->sigma_data    = sd;
+  /* the precision of training (files without it: double); a training choice, not the architecture:
+     a set-up net keeps its own (restart and sampling use their options), a fresh net adopts it */
+  if (H5Aexists(group, "net_precision") > 0) {
+    SgmNetPrecision prec = SGM_NET_PRECISION_DOUBLE;
+    PetscCall(ReadEnumAttr(comm, group, "net_precision", SgmNetPrecisions, (PetscEnum *)&prec));
+    if (!net->setupcalled) net->precision = prec;
+  } else if (!net->setupcalled) net->precision = SGM_NET_PRECISION_DOUBLE;
   PetscCall(SgmNetSetUp(net));
   PetscCall(SgmH5AttrGetInt(comm, group, "net_parameters", &v));
   P = (PetscInt)v;

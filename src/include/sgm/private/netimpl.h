@@ -55,6 +55,22 @@ typedef struct {
   PetscReal  *Hb, *Ab; /* [w x N] adjoints of a layer output and of a pre-activation */
 } SgmNetWork;
 
+/*
+  -net_precision single (mlp, training losses without tangent columns): a float copy of the weights,
+  float activations of the primal columns (same layout as SgmNetWork), a float gradient buffer for the
+  sgemm products of one chunk (added to the double gradient after the chunk), and in dw the double
+  per-sample scalars, time features, network output F and its adjoint Fb that the loss reads and
+  writes (loss.c), plus the double column sums (bias gradients) in dw.gs.
+*/
+typedef struct {
+  PetscInt    ncap, P;
+  float      *theta, *grad; /* [P] */
+  float      *mem;
+  float      *e, *ea, *sgt, *temb, *tembb; /* as in SgmNetWork, nt = n */
+  float      *U, **H, **Apre, **SG, *Fo, *Fb, *Hb, *Ab;
+  SgmNetWork  dw; /* c, A, B, K, lab, e, gs, Fo, Fb in double */
+} SgmNetWorkSingle;
+
 struct _p_SgmNet {
   PETSCHEADER(struct _SgmNetOps);
   /* architecture */
@@ -73,6 +89,8 @@ struct _p_SgmNet {
   PetscBool  setupcalled, initialized;
   PetscBool  noshare; /* testing: never take the shared-time path (regression/unit/test_net.c) */
   SgmNetWork w;
+  SgmNetPrecision  precision; /* of the training losses (mlp); scores are always double */
+  SgmNetWorkSingle ws;
   /* point-cloud types: d = natoms * sd; egnn: the last kin of an atom's sd input channels and the
      last kout of its output channels are invariant features (GeoLDM latents), the rest coordinates */
   PetscInt natoms, sd, kin, kout;
@@ -119,3 +137,8 @@ PETSC_INTERN PetscErrorCode SgmNetWorkFree(SgmNet);
 PETSC_INTERN PetscErrorCode SgmNetChunkSize(SgmNet, PetscInt, PetscInt, PetscInt *);
 PETSC_INTERN PetscErrorCode SgmNetForward(SgmNet, PetscInt, PetscInt, const PetscReal[], const PetscReal[], const PetscReal[], const PetscReal[], const PetscInt[], const PetscReal[]);
 PETSC_INTERN PetscErrorCode SgmNetBackward(SgmNet, PetscInt, PetscInt, PetscReal[]);
+/* -net_precision single: the float weights (once per loss call), forward/backward of primal columns */
+PETSC_INTERN PetscErrorCode SgmNetSingleWeights(SgmNet);
+PETSC_INTERN PetscErrorCode SgmNetForwardSingle(SgmNet, PetscInt, const PetscReal[], const PetscReal[], const PetscReal[], const PetscReal[], const PetscInt[]);
+PETSC_INTERN PetscErrorCode SgmNetBackwardSingle(SgmNet, PetscInt, PetscReal[]);
+PETSC_INTERN PetscErrorCode SgmNetWorkFreeSingle(SgmNet);
