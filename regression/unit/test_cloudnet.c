@@ -420,7 +420,7 @@ int main(int argc, char **argv)
           PetscCall(MakeNet(opts, D.d, 11 + o, 0.3, &net));
           PetscCall(PetscSNPrintf(label, sizeof(label), "%s%s %d atoms %dD %s %s", types[ty], ty == 2 ? " (rbf, types)" : "", (int)na, (int)sd, outs[o], ti ? "t" : "logsigma"));
           for (int lt = 0; lt < 2; lt++) {
-            PetscReal err;
+            PetscReal err = 0;
             PetscCall(GradientError(net, lt ? SGM_LOSS_DSM : SGM_LOSS_SIMPLE, &D, &err));
             PetscCall(PetscSNPrintf(name, sizeof(name), "%s: %s gradient vs FD", label, lt ? "dsm" : "simple"));
             PetscCall(Check(&tl, name, err, 1e-6));
