@@ -33,11 +33,10 @@ import tempfile
 import h5py
 import numpy as np
 import torch
-from scipy.integrate import quad
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "unit"))
-from philox_ref import philox4x32_10  # noqa: E402
+sys.path.insert(0, HERE)
+from cspref import STREAM_DRAW, STREAM_INIT, STREAM_NOISE, STREAM_SAMPLE, load, normal, schedule, uniform, wn_logp_score  # noqa: E402
 
 torch.set_default_dtype(torch.float64)
 sgm, crystals = sys.argv[1], sys.argv[2]
@@ -47,9 +46,6 @@ nfail = 0
 CFG = dict(H=6, nl=2, nr=8, nt=8, rc=4.0, T=6, s0=0.005, s1=0.5)
 NETOPTS = ["-csp_net", "distance", "-csp_dist_hidden", "6", "-csp_dist_layers", "2", "-csp_dist_rbf", "8", "-csp_time_features", "8",
            "-csp_cutoff", "4", "-csp_steps", "6"]
-STREAM_INIT, STREAM_DRAW, STREAM_NOISE, STREAM_SAMPLE = 20, 21, 22, 23
-
-
 def check(name, ok, info=""):
     global nfail
     print(("PASS" if ok else "FAIL") + f": {name} {info}")
@@ -62,48 +58,6 @@ def run(args, nranks=1, ok=True):
         print(p.stdout, p.stderr)
         raise SystemExit(f"sgm csp {args[0]} failed")
     return p
-
-
-# ---- Philox (src/sys/philox.c) ----
-def _block(seed, stream, step, index, j):
-    c = np.array([j, step, index & 0xFFFFFFFF, (index >> 32) ^ (stream << 24)], dtype=np.uint32)
-    k = np.array([seed & 0xFFFFFFFF, seed >> 32], dtype=np.uint32)
-    o = [int(v) for v in philox4x32_10(c, k)]
-    return (((o[0] << 32) | o[1]) >> 12) * 2.0**-52 + 2.0**-53, (((o[2] << 32) | o[3]) >> 12) * 2.0**-52 + 2.0**-53
-
-
-def uniform(seed, stream, step, index, n):
-    u = []
-    for j in range((n + 1) // 2):
-        u += list(_block(seed, stream, step, index, j))
-    return np.array(u[:n])
-
-
-def normal(seed, stream, step, index, n):
-    z = []
-    for j in range((n + 1) // 2):
-        u1, u2 = _block(seed, stream, step, index, j)
-        r = math.sqrt(-2 * math.log(u1))
-        z += [r * math.cos(2 * math.pi * u2), r * math.sin(2 * math.pi * u2)]
-    return np.array(z[:n])
-
-
-# ---- the wrapped-normal schedule of F (DiffCSP diff_utils.py) ----
-def wn_logp_score(x, sigma, K=20):
-    k = np.arange(-K, K + 1)
-    e = -((x + k) ** 2) / (2 * sigma**2)
-    mx = e.max()
-    w = np.exp(e - mx)
-    return mx + np.log(w.sum()) - 0.5 * np.log(2 * np.pi * sigma**2), -(w * (x + k)).sum() / (w.sum() * sigma**2)
-
-
-def schedule(T, s0, s1):
-    sigma = np.concatenate([[0], s0 * (s1 / s0) ** (np.arange(T) / (T - 1))])
-    sn = [1.0]
-    for s in sigma[1:]:
-        f = lambda x: math.exp(wn_logp_score(x, s)[0]) * wn_logp_score(x, s)[1] ** 2  # noqa: E731
-        sn.append(quad(f, -0.5, 0.5, points=[0], limit=400, epsabs=0, epsrel=1e-13)[0])
-    return dict(sigma=sigma, sn=np.array(sn))
 
 
 # ---- the distance network (src/csp/distnet.c) ----
@@ -177,11 +131,6 @@ def forward(cfg, th, z, f, L, t):
     se = y * torch.tensor(0.5 * (1 + np.cos(np.pi * d / rc)))
     sx = torch.zeros(len(z), 3).index_add_(0, torch.as_tensor(i), -se[:, None] * torch.tensor(v / d[:, None]))
     return sx @ torch.tensor(L).T  # eps_F[i, a] = sum_c L[a, c] s_x[i, c]
-
-
-def load(path):
-    with h5py.File(path, "r") as h:
-        return [(h["types"][b, :n].astype(int), h["frac"][b, :n].copy(), h["lattice"][b].copy()) for b, n in enumerate(h["natoms"][:].astype(int))]
 
 
 def ref_loss(cfg, sch, th, data, seed, B):
