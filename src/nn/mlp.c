@@ -24,22 +24,8 @@
 #include <sgm/private/vecmath.h>
 #include <petscblaslapack.h>
 
-/* C = alpha op(A) op(B) + beta C, column-major */
-static inline PetscErrorCode Gemm(const char *ta, const char *tb, PetscInt M, PetscInt N, PetscInt K, PetscReal alpha, const PetscReal *A, PetscInt lda, const PetscReal *B, PetscInt ldb, PetscReal beta, PetscReal *C, PetscInt ldc)
-{
-  PetscBLASInt m, n, k, la, lb, lc;
-
-  PetscFunctionBegin;
-  if (!M || !N) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(PetscBLASIntCast(M, &m));
-  PetscCall(PetscBLASIntCast(N, &n));
-  PetscCall(PetscBLASIntCast(K, &k));
-  PetscCall(PetscBLASIntCast(lda, &la));
-  PetscCall(PetscBLASIntCast(ldb, &lb));
-  PetscCall(PetscBLASIntCast(ldc, &lc));
-  PetscCallBLAS("BLASgemm", BLASgemm_(ta, tb, &m, &n, &k, &alpha, A, &la, B, &lb, &beta, C, &lc));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
+/* C = alpha op(A) op(B) + beta C, column-major: SgmNetGemm_Private (cloud.c), the one dgemm wrapper */
+#define Gemm SgmNetGemm_Private
 
 /* sigmoid(a) from z = e^-|a| <= 1, which cannot overflow: 1/(1+z) for a >= 0, z/(1+z) below.  The
    exp is vecmath.h's branch-free one (1 ulp), so the SiLU loops vectorise (libm's exp is a call). */
