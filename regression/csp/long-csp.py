@@ -23,8 +23,8 @@ match) of the sampled structure against a baseline's, a sign test at 3 standard 
   task 2: at most 1% of the crystals diverged;
   the distance network (-csp_net distance, task 1, default options, --dist-steps steps) against
   random coordinates in the reference cells.
-About 23 minutes on 2 cores with the default 10000 and 3000 steps (--only-distance: only the
-distance network, about 5 minutes).
+About 20 minutes on 2 cores with the default 10000 and 3000 steps (--only-distance: only the
+distance network, under a minute).
 """
 import argparse
 import os

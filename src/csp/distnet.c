@@ -28,9 +28,15 @@
   (s_x -> R s_x, L R^T R s_x = L s_x), and permutation equivariant; fc makes eps_F continuous
   (indeed C^1) when an edge crosses the cutoff.
 
+  One MLP per undirected edge.  (i, j, k) and (j, i, -k) carry the same s_e and opposite edge
+  vectors v (the multi-graph computes them from negated fractional differences, so d and |v| are
+  the same bits), so only the edges with i < j are kept: s_x,i -= s_e v / d, s_x,j += s_e v / d.
+  Self-image edges (i, i, k) are dropped: their length |k L| does not depend on the positions, and
+  the pair (i, i, k), (i, i, -k) adds -s_e v/d + s_e v/d = 0 to s_x,i.
+
   Parameters: one flat array theta (layout in SgmCSPDistNetSetUp).  The backward pass returns
-  d/dtheta of sum_i gF_i . eps_F,i (a vector-Jacobian product).  Cost: the edges of a crystal,
-  about (4 pi / 3) r^3 / (V / n) per atom, times one small MLP each.
+  d/dtheta of sum_i gF_i . eps_F,i (a vector-Jacobian product).  Cost: the undirected edges between
+  different atoms of a crystal, about (2 pi / 3) r^3 / (V / n) per atom, times one small MLP each.
 */
 #include <sgmcsp.h>
 
@@ -112,15 +118,26 @@ PetscErrorCode SgmCSPDistNetWorkDestroy(SgmCSPDistNetWork *w)
 }
 
 /*
-  The chain rule of the distance model: edge scores se[ne] on the edges e of a crystal of n atoms in
-  the lattice L (rows) -> Cartesian atom scores sx[3n] (SgmDistanceScoreToAtoms) -> fractional
-  scores sF[3i + a] = sum_c L[3a + c] sx[3i + c].  With se = d log p / d d_e of a pair density
+  The chain rule of the distance model: edge scores se[ne] on the undirected edges e of a crystal of
+  n atoms in the lattice L (rows) -- the edges (i, j, k) of the multi-graph with i < j, each standing
+  for itself and its mirror (j, i, -k); no self-image edges, whose length does not depend on the
+  positions -- to Cartesian atom scores sx[3n] (s_x,i -= s_e v/d, s_x,j += s_e v/d, as
+  SgmDistanceScoreToAtoms over both directed copies) and fractional scores
+  sF[3i + a] = sum_c L[3a + c] sx[3i + c].  With se = d log p / d d_e of a pair density
   (se = -phi'(d) for p ~ exp(-sum phi)), sF is d log p / dF.
 */
 PetscErrorCode SgmCSPDistanceScoreToFractional(PetscInt n, const PetscReal L[], PetscInt ne, const SgmEdge e[], const PetscReal se[], PetscReal sx[], PetscReal sF[])
 {
   PetscFunctionBegin;
-  PetscCall(SgmDistanceScoreToAtoms(n, ne, e, se, sx));
+  PetscCall(PetscArrayzero(sx, 3 * n));
+  for (PetscInt m = 0; m < ne; m++) {
+    PetscCheck(e[m].i < e[m].j, PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "Edge %" PetscInt_FMT " is (%" PetscInt_FMT ", %" PetscInt_FMT "): pass the undirected edges, i < j", m, e[m].i, e[m].j);
+    for (int cc = 0; cc < 3; cc++) {
+      const PetscReal g = se[m] * e[m].v[cc] / e[m].d;
+      sx[3 * e[m].i + cc] -= g;
+      sx[3 * e[m].j + cc] += g;
+    }
+  }
   for (PetscInt i = 0; i < n; i++)
     for (int a = 0; a < 3; a++) sF[3 * i + a] = L[3 * a] * sx[3 * i] + L[3 * a + 1] * sx[3 * i + 1] + L[3 * a + 2] * sx[3 * i + 2];
   PetscFunctionReturn(PETSC_SUCCESS);
@@ -144,6 +161,12 @@ PetscErrorCode SgmCSPDistNetForward(const SgmCSPDistNet *net, const PetscReal th
   w->n = n;
   PetscCall(PetscFree(w->e));
   PetscCall(SgmPeriodicEdges(n, c->L, c->f, net->rc, &w->ne, &w->e));
+  { /* keep one edge of each mirror pair, i < j (see the header) */
+    PetscInt k = 0;
+    for (PetscInt m = 0; m < w->ne; m++)
+      if (w->e[m].i < w->e[m].j) w->e[k++] = w->e[m];
+    w->ne = k;
+  }
   if (w->ne > w->cap) {
     PetscCall(PetscFree4(w->rbf, w->act, w->fc, w->se));
     w->cap = PetscMax(w->ne, 2 * w->cap);
@@ -207,9 +230,9 @@ PetscErrorCode SgmCSPDistNetBackward(const SgmCSPDistNet *net, const PetscReal t
     const SgmEdge   *e = &w->e[m];
     const PetscReal *rbf = w->rbf + m * nr, *a = w->act + m * nl * H;
     PetscReal        gy, g[SGM_CSPNET_MAXH], gh[SGM_CSPNET_MAXH], *gEi = grad + net->oE + (c->z[e->i] - 1) * H, *gEj = grad + net->oE + (c->z[e->j] - 1) * H;
-    /* s_x,i -= s_e v_e / d_e */
+    /* s_x,i -= s_e v_e / d_e, s_x,j += s_e v_e / d_e */
     gy = 0;
-    for (int cc = 0; cc < 3; cc++) gy -= w->gx[3 * e->i + cc] * e->v[cc] / e->d;
+    for (int cc = 0; cc < 3; cc++) gy -= (w->gx[3 * e->i + cc] - w->gx[3 * e->j + cc]) * e->v[cc] / e->d;
     gy *= w->fc[m];
     if (gy == 0) continue;
     grad[net->bout] += gy;
