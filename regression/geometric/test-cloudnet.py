@@ -15,7 +15,8 @@
     evaluated here by an independent NumPy implementation of the documented architecture
     (src/nn/impls/egnn/egnn.c, distance/distance.c headers), s = -F/sigma, relative 1e-12;
   * `sgm sample -score_type mlp -score_file model.h5` runs, on 1 and 2 ranks with bitwise equal samples;
-  * bad input: no -net_atoms, -net_atoms not dividing d, a tangent loss, -latent, one line each.
+  * bad input: no -net_atoms, -net_atoms not dividing d, a tangent loss, -latent, options of the mlp
+    (-net_precision, -net_residual), one line each.
 Prints one line per check and "N passed, M failed".  About 20 s on 2 cores.
 
 --long (make check-long; about 8 minutes on 2 loaded cores): egnn (width 64, 4 layers) trained for
@@ -413,6 +414,8 @@ BAD = [
                                        "-target_score_type", "gaussian"]),
     ("egnn with -latent pca", ["-net_type", "egnn", "-net_atoms", "4", "-latent", "pca", "-latent_dim", "4"]),
     ("unknown -net_type", ["-net_type", "transformer"]),
+    ("egnn with -net_precision single (an mlp option)", ["-net_type", "egnn", "-net_atoms", "4", "-net_precision", "single"]),
+    ("distance with -net_residual (an mlp option)", ["-net_type", "distance", "-net_atoms", "4", "-net_residual"]),
 ]
 BAD.append(("-restart of an egnn checkpoint with distance", ["-net_type", "distance", "-net_atoms", "4", "-net_width", "16",
                                                               "-net_depth", "3", "-sde_type", "poly2", "-train_t_eps", "1e-3",

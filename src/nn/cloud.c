@@ -63,6 +63,14 @@ PetscErrorCode SgmNetCloudSetFromOptions_Private(SgmNet net, PetscOptionItems *P
   PetscOptionsHeadBegin(PetscOptionsObject, "Point-cloud network (-net_type egnn, distance) options");
   PetscCall(PetscOptionsInt("-net_atoms", "Number of atoms of a point cloud (egnn, distance): a sample of dimension d is natoms atoms in d/natoms dimensions, x[i*sd + c]", "SgmNetSetAtoms", net->natoms, &net->natoms, NULL));
   PetscOptionsHeadEnd();
+  { /* options of the mlp would be reported as unknown: say whose they are */
+    const char *const mlp_only[] = {"-net_precision", "-net_embedding", "-net_embed_dim", "-net_fourier_scale", "-net_residual", "-net_classes"};
+    for (size_t i = 0; i < sizeof(mlp_only) / sizeof(mlp_only[0]); i++) {
+      PetscBool set;
+      PetscCall(PetscOptionsHasName(((PetscObject)net)->options, ((PetscObject)net)->prefix, mlp_only[i], &set));
+      PetscCheck(!set, PetscObjectComm((PetscObject)net), PETSC_ERR_USER_INPUT, "%s is an option of -net_type mlp; the %s network has no such setting: drop it", mlp_only[i], ((PetscObject)net)->type_name);
+    }
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
