@@ -31,6 +31,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "reference"))
 from testkit import check, mpienv, summary  # noqa: E402
 
+sys.path.insert(0, HERE)
+from gmmvp import GmmVP  # noqa: E402
+
 ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
 ap.add_argument("--sgm", required=True)
 ap.add_argument("--srcdir", required=True)
@@ -55,40 +58,15 @@ def path(name):
     return os.path.join(W, name)
 
 
-# The exact law: mixture of input/gmm8.h5 diffused by the VP SDE (beta 0.1 .. 20, T = 1)
-with h5py.File(GMM, "r") as f:
-    wk, mu, cov = f["weights"][()], f["means"][()], f["covariances"][()]
-K, d = mu.shape
-
-
-def marginal(t, bmin=0.1, bmax=20.0):
-    B = bmin * t + 0.5 * (bmax - bmin) * t * t
-    return np.exp(-0.5 * B), np.sqrt(-np.expm1(-B))
-
-
-def exact_score(x, t):
-    a, s = marginal(t)
-    logp, grads = [], []
-    for k in range(K):
-        C = a[:, None, None] ** 2 * cov[k][None] + (s ** 2)[:, None, None] * np.eye(d)[None]
-        r = x - a[:, None] * mu[k][None]
-        g = -np.einsum("nij,nj->ni", np.linalg.inv(C), r)
-        _, logdet = np.linalg.slogdet(C)
-        logp.append(np.log(wk[k]) - 0.5 * logdet + 0.5 * np.einsum("ni,ni->n", r, g))
-        grads.append(g)
-    logp = np.array(logp)
-    resp = np.exp(logp - logp.max(axis=0))
-    resp /= resp.sum(axis=0)
-    return np.einsum("kn,kni->ni", resp, np.array(grads))
+# The exact law: mixture of input/gmm8.h5 diffused by the VP SDE (beta 0.1 .. 20, T = 1): gmmvp.py
+law = GmmVP(GMM)
+wk, mu, cov, K, d = law.wk, law.mu, law.cov, law.K, law.d
+marginal, exact_score, draw_xt = law.marginal, law.exact_score, law.draw_xt
 
 
 TS = 1e-3 + (np.arange(20) + 0.5) * (1 - 1e-3) / 20
 rng = np.random.default_rng(2025)
-comp = rng.choice(K, size=(len(TS), 200), p=wk)
-x0 = np.array([[rng.multivariate_normal(mu[c], cov[c]) for c in row] for row in comp]).reshape(-1, d)
-tsv = np.repeat(TS, 200)
-al, sg = marginal(tsv)
-xs = al[:, None] * x0 + sg[:, None] * rng.standard_normal(x0.shape)
+xs, tsv = draw_xt(TS, 200, rng)
 with h5py.File(path("points.h5"), "w") as f:
     f["x"], f["t"] = xs, tsv
 sref = exact_score(xs, tsv)

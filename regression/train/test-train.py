@@ -33,6 +33,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "reference"))
 from testkit import check, mpienv, summary  # noqa: E402
 
+sys.path.insert(0, HERE)
+from gmmvp import GmmVP  # noqa: E402
+
 ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
 ap.add_argument("--sgm", required=True)
 ap.add_argument("--srcdir", required=True)
@@ -59,43 +62,10 @@ def path(name):
 
 
 # ---------------------------------------------------------------------------------------------
-# The exact law: mixture of input/gmm8.h5 diffused by the VP SDE (beta 0.1 .. 20, T = 1)
-with h5py.File(GMM, "r") as f:
-    wk, mu, cov = f["weights"][()], f["means"][()], f["covariances"][()]
-K, d = mu.shape
-
-
-def marginal(t, bmin=0.1, bmax=20.0):
-    B = bmin * t + 0.5 * (bmax - bmin) * t * t
-    return np.exp(-0.5 * B), np.sqrt(-np.expm1(-B))
-
-
-def exact_score(x, t, comps=None):
-    """Score of sum_k w_k N(alpha mu_k, alpha^2 C_k + sigma^2 I) at x [n,d], per-row t [n]."""
-    comps = np.arange(K) if comps is None else comps
-    a, s = marginal(t)
-    logp, grads = [], []
-    for k in comps:
-        C = a[:, None, None] ** 2 * cov[k][None] + (s ** 2)[:, None, None] * np.eye(d)[None]
-        r = x - a[:, None] * mu[k][None]
-        Ci = np.linalg.inv(C)
-        g = -np.einsum("nij,nj->ni", Ci, r)
-        _, logdet = np.linalg.slogdet(C)
-        logp.append(np.log(wk[k]) - 0.5 * logdet + 0.5 * np.einsum("ni,ni->n", r, g))
-        grads.append(g)
-    logp = np.array(logp)
-    resp = np.exp(logp - logp.max(axis=0))
-    resp /= resp.sum(axis=0)
-    return np.einsum("kn,kni->ni", resp, np.array(grads))
-
-
-def draw_xt(ts, M, rng):
-    """M points of p_t for each t of ts: /x, /t."""
-    comp = rng.choice(K, size=(len(ts), M), p=wk)
-    x0 = np.array([[rng.multivariate_normal(mu[c], cov[c]) for c in row] for row in comp]).reshape(-1, d)
-    t = np.repeat(ts, M)
-    a, s = marginal(t)
-    return a[:, None] * x0 + s[:, None] * rng.standard_normal(x0.shape), t
+# The exact law: mixture of input/gmm8.h5 diffused by the VP SDE (beta 0.1 .. 20, T = 1): gmmvp.py
+law = GmmVP(GMM)
+wk, mu, cov, K, d = law.wk, law.mu, law.cov, law.K, law.d
+marginal, exact_score, draw_xt = law.marginal, law.exact_score, law.draw_xt
 
 
 # "averaged over t": t ~ U(eps, T), the training distribution, by the midpoint rule on 20 intervals
