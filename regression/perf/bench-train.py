@@ -19,7 +19,9 @@ Timing: sgm's wall_time_seconds (root attribute of the model file: the training 
 SgmTrainerTrain); PyTorch: perf_counter around the same number of steps, after 2 untimed warm-up
 steps.  sgm runs on 1 rank and on 2 ranks (mpiexec, same global batch); the runs alternate
 sgm / PyTorch and are repeated, and the best of REPEAT is kept for each (the machine may be shared).
-OPENBLAS_CORETYPE, if set, applies to both (PyTorch calls the same libblas.so.3).
+OPENBLAS_CORETYPE, if set, applies to both (PyTorch calls the same libblas.so.3).  sgm's products use
+its default kernel (-net_gemm auto: sgm's AVX-512 kernel where the CPU has AVX-512F, src/nn/gemm.c);
+a third table gives sgm with -net_gemm blas (1 rank, double), the same system dgemm PyTorch calls.
 Prints samples/s, the ratios sgm / PyTorch, and the 1 -> 2 rank parallel efficiency
 (samples/s on 2 ranks / (2 x samples/s on 1 rank)).  The ratios are also given by CPU time (PyTorch:
 process_time around the loop; sgm: the CPU time of the run minus that of a 0-step run), which a
@@ -119,14 +121,14 @@ def children_cpu():
     return r.ru_utime + r.ru_stime
 
 
-def sgm_train(a, datafile, width, steps, nranks, precision="double"):
+def sgm_train(a, datafile, width, steps, nranks, precision="double", gemm="auto"):
     """samples/s of `sgm train` from the wall_time_seconds of its model file, and the CPU seconds of
     the whole process (the caller subtracts a 0-step run's)."""
     out = os.path.join(a.workdir, f"bench_train_{nranks}.h5")
     cmd = ([a.mpiexec, "-n", str(nranks)] if nranks > 1 else []) + [
         a.sgm, "train", "-train_data", datafile, "-train_loss", "simple", "-net_output", "eps",
         "-net_width", str(width), "-net_depth", str(DEPTH), "-train_batch", str(BATCH), "-train_steps", str(steps),
-        "-train_log_every", "0", "-net_precision", precision, "-output", out, "-overwrite", "-quiet"]
+        "-train_log_every", "0", "-net_precision", precision, "-net_gemm", gemm, "-output", out, "-overwrite", "-quiet"]
     c0 = children_cpu()
     subprocess.run(cmd, check=True, env={**os.environ, **MPI_ENV})
     cpu = children_cpu() - c0
@@ -165,11 +167,13 @@ def main():
     if a.quick:
         widths, dims, a.repeat = [128], [2], 1
     torch.set_num_threads(1)
+    with open("/proc/cpuinfo") as f:
+        kernel = "avx512" if " avx512f" in f.read() else "blas"
     tmp = None
     if not a.workdir:
         tmp = tempfile.TemporaryDirectory(prefix="sgm-bench-train.")
         a.workdir = tmp.name
-    print(f"sgm train vs PyTorch {torch.__version__} (1 thread; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}), simple loss, eps output, depth {DEPTH}, batch {BATCH}, "
+    print(f"sgm train (-net_gemm auto = {kernel}) vs PyTorch {torch.__version__} (1 thread; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', 'unset')}), simple loss, eps output, depth {DEPTH}, batch {BATCH}, "
           f"Adam + clip + EMA; best of {a.repeat}; {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"load average {os.getloadavg()[0]:.1f} at start")
     rows = []
@@ -179,7 +183,7 @@ def main():
         for w in widths:
             # about a.time seconds per sgm run on an idle core of the machine of doc/performance.md
             steps = 10 if a.quick else max(10, round(120 * (128 / w) ** 2 * a.time / 2.5))
-            best = {k: 0.0 for k in ("sgm1", "sgm2", "f64", "f32", "sgm1c", "f64c", "f32c", "s32", "s32c")}
+            best = {k: 0.0 for k in ("sgm1", "sgm2", "f64", "f32", "sgm1c", "f64c", "f32c", "s32", "s32c", "blas", "blasc")}
             setup = math.inf  # CPU seconds of a 0-step sgm run: start-up, data, output
             for r in range(a.repeat):  # alternate the implementations
                 setup = min(setup, sgm_train(a, datafile, w, 0, 1)[1])
@@ -192,6 +196,8 @@ def main():
                 best["f32"], best["f32c"] = max(best["f32"], sps), max(best["f32c"], spc)
                 sps, cpu = sgm_train(a, datafile, w, steps, 1, "single")
                 best["s32"], best["s32c"] = max(best["s32"], sps), max(best["s32c"], steps * BATCH / max(cpu - setup, 1e-9))
+                sps, cpu = sgm_train(a, datafile, w, steps, 1, "double", "blas")
+                best["blas"], best["blasc"] = max(best["blas"], sps), max(best["blasc"], steps * BATCH / max(cpu - setup, 1e-9))
             rows.append((d, w, steps, best))
             print(f"  d {d:3d} width {w:4d}: {steps} steps, load average {os.getloadavg()[0]:.1f}", flush=True)
     print("\nsamples/s of wall time (best of the repeats); ratios sgm/PyTorch by wall time and by CPU time"
@@ -207,6 +213,11 @@ def main():
     print(f"{'d':>3s} {'width':>5s} {'sgm single':>10s} {'torch f32':>9s} {'single/f32':>10s} {'cpu:single/f32':>14s} {'single/double':>13s}")
     for d, w, steps, b in rows:
         print(f"{d:3d} {w:5d} {b['s32']:10.0f} {b['f32']:9.0f} {b['s32'] / b['f32']:10.2f} {b['s32c'] / b['f32c']:14.2f} {b['s32'] / b['sgm1']:13.2f}")
+    print(f"\nsgm with -net_gemm blas (the system BLAS for its products; 1 rank, double) against the default kernel ({kernel})"
+          f"\nand PyTorch float64: samples/s of wall time, ratios by CPU time")
+    print(f"{'d':>3s} {'width':>5s} {'sgm blas':>9s} {'cpu:blas/f64':>12s} {'cpu:default/blas':>16s}")
+    for d, w, steps, b in rows:
+        print(f"{d:3d} {w:5d} {b['blas']:9.0f} {b['blasc'] / b['f64c']:12.2f} {b['sgm1c'] / b['blasc']:16.2f}")
     if tmp:
         tmp.cleanup()
 

@@ -57,6 +57,21 @@ typedef enum {
 } SgmLossType;
 PETSC_EXTERN const char *const SgmLossTypes[];
 
+/* The kernel of the networks' dense products (src/nn/gemm.c, -net_gemm): process-wide */
+typedef enum {
+  SGM_GEMM_AUTO,  /* avx512 where the CPU has AVX-512F, otherwise blas */
+  SGM_GEMM_BLAS,  /* the system BLAS (dgemm_, sgemm_) */
+  SGM_GEMM_AVX512 /* sgm's packed AVX-512 product */
+} SgmGemmType;
+PETSC_EXTERN const char *const SgmGemmTypes[];
+PETSC_EXTERN PetscErrorCode    SgmGemmSetType(SgmGemmType);
+PETSC_EXTERN PetscErrorCode    SgmGemmGetType(SgmGemmType *);
+PETSC_EXTERN PetscErrorCode    SgmGemmGetKernel(SgmGemmType *);
+PETSC_EXTERN PetscErrorCode    SgmGemmHaveAVX512(PetscBool *);
+/* C = alpha op(A) op(B) + beta C, column-major, C M x N, inner dimension K; op: "N" or "T" */
+PETSC_EXTERN PetscErrorCode SgmGemm(const char *, const char *, PetscInt, PetscInt, PetscInt, PetscReal, const PetscReal *, PetscInt, const PetscReal *, PetscInt, PetscReal, PetscReal *, PetscInt);
+PETSC_EXTERN PetscErrorCode SgmGemmFloat(const char *, const char *, PetscInt, PetscInt, PetscInt, float, const float *, PetscInt, const float *, PetscInt, float, float *, PetscInt);
+
 PETSC_EXTERN PetscErrorCode SgmNetCreate(MPI_Comm, SgmNet *);
 PETSC_EXTERN PetscErrorCode SgmNetSetFromOptions(SgmNet);
 PETSC_EXTERN PetscErrorCode SgmNetRegister(const char[], PetscErrorCode (*)(SgmNet));

@@ -12,25 +12,7 @@
   losses need forward-mode passes these types do not have).
 */
 #include <sgm/private/netimpl.h>
-#include <petscblaslapack.h>
 #include <sgmio.h>
-
-/* C = alpha op(A) op(B) + beta C, column-major */
-PetscErrorCode SgmNetGemm_Private(const char *ta, const char *tb, PetscInt M, PetscInt N, PetscInt K, PetscReal alpha, const PetscReal *A, PetscInt lda, const PetscReal *B, PetscInt ldb, PetscReal beta, PetscReal *C, PetscInt ldc)
-{
-  PetscBLASInt m, n, k, la, lb, lc;
-
-  PetscFunctionBegin;
-  if (!M || !N) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(PetscBLASIntCast(M, &m));
-  PetscCall(PetscBLASIntCast(N, &n));
-  PetscCall(PetscBLASIntCast(K, &k));
-  PetscCall(PetscBLASIntCast(lda, &la));
-  PetscCall(PetscBLASIntCast(ldb, &lb));
-  PetscCall(PetscBLASIntCast(ldc, &lc));
-  PetscCallBLAS("BLASgemm", BLASgemm_(ta, tb, &m, &n, &k, &alpha, A, &la, B, &lb, &beta, C, &lc));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
 
 /* logistic sigmoid without overflow */
 static inline PetscReal Sigmoid(PetscReal a)

@@ -24,8 +24,9 @@
 #include <sgm/private/vecmath.h>
 #include <petscblaslapack.h>
 
-/* C = alpha op(A) op(B) + beta C, column-major: SgmNetGemm_Private (cloud.c), the one dgemm wrapper */
-#define Gemm SgmNetGemm_Private
+/* C = alpha op(A) op(B) + beta C, column-major (src/nn/gemm.c: -net_gemm blas or avx512) */
+#define Gemm  SgmGemm
+#define GemmF SgmGemmFloat
 
 /* sigmoid(a) from z = e^-|a| <= 1, which cannot overflow: 1/(1+z) for a >= 0, z/(1+z) below.  The
    exp is vecmath.h's branch-free one (1 ulp), so the SiLU loops vectorise (libm's exp is a call). */
@@ -376,30 +377,6 @@ PetscErrorCode SgmNetBackward(SgmNet net, PetscInt n, PetscInt m, PetscReal grad
   3 u of the exact sigmoid.  The time embedding is never shared (nt = n): the training batch has one time per
   sample.
 */
-#if defined(PETSC_BLASLAPACK_CAPS)
-  #define SGM_SGEMM SGEMM
-#elif defined(PETSC_BLASLAPACK_UNDERSCORE)
-  #define SGM_SGEMM sgemm_
-#else
-  #define SGM_SGEMM sgemm
-#endif
-PETSC_EXTERN void SGM_SGEMM(const char *, const char *, const PetscBLASInt *, const PetscBLASInt *, const PetscBLASInt *, const float *, const float *, const PetscBLASInt *, const float *, const PetscBLASInt *, const float *, float *, const PetscBLASInt *);
-
-static inline PetscErrorCode GemmF(const char *ta, const char *tb, PetscInt M, PetscInt N, PetscInt K, float alpha, const float *A, PetscInt lda, const float *B, PetscInt ldb, float beta, float *C, PetscInt ldc)
-{
-  PetscBLASInt m, n, k, la, lb, lc;
-
-  PetscFunctionBegin;
-  if (!M || !N) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(PetscBLASIntCast(M, &m));
-  PetscCall(PetscBLASIntCast(N, &n));
-  PetscCall(PetscBLASIntCast(K, &k));
-  PetscCall(PetscBLASIntCast(lda, &la));
-  PetscCall(PetscBLASIntCast(ldb, &lb));
-  PetscCall(PetscBLASIntCast(ldc, &lc));
-  PetscCallBLAS("sgemm", SGM_SGEMM(ta, tb, &m, &n, &k, &alpha, A, &la, B, &lb, &beta, C, &lc));
-  PetscFunctionReturn(PETSC_SUCCESS);
-}
 
 /* exp(y) in float for y <= 0: y is clamped at -80 (exp(-80) = 1.8e-35, still a normal float; below
    that a sigmoid's z is negligible next to 1 and SiLU's a z next to anything the pass adds); n =

@@ -63,6 +63,7 @@ PetscErrorCode SgmNetCreate(MPI_Comm comm, SgmNet *pnet)
     PetscCall(PetscLogEventRegister("SgmNetForward", SGM_NET_CLASSID, &SGM_NetForward));
     PetscCall(PetscLogEventRegister("SgmNetBackward", SGM_NET_CLASSID, &SGM_NetBackward));
     PetscCall(SgmNetRegisterAll());
+    PetscCall(SgmGemmInitialize_Private());
     PetscCall(PetscRegisterFinalize(SgmNetFinalizeEvents));
     SgmNetEventsRegistered = PETSC_TRUE;
   }
@@ -127,6 +128,13 @@ PetscErrorCode SgmNetSetFromOptions(SgmNet net)
   PetscCall(PetscOptionsEnum("-net_output", "What the network predicts: eps, score (sigma s) or edm (preconditioned denoiser)", "SgmNetSetFromOptions", SgmNetOutputs, (PetscEnum)net->output, (PetscEnum *)&net->output, NULL));
   PetscCall(PetscOptionsReal("-net_sigma_data", "Standard deviation of the data for the edm preconditioning", "SgmNetSetFromOptions", net->sigma_data, &net->sigma_data, NULL));
   PetscCall(PetscOptionsEnum("-net_time_input", "Time input: logsigma (log(sigma/alpha)/4) or t", "SgmNetSetFromOptions", SgmNetTimeInputs, (PetscEnum)net->time_input, (PetscEnum *)&net->time_input, NULL));
+  {
+    SgmGemmType gemm;
+
+    PetscCall(SgmGemmGetType(&gemm));
+    PetscCall(PetscOptionsEnum("-net_gemm", "Kernel of the dense products, process-wide: auto (avx512 where the CPU has AVX-512F, else blas), blas (the system BLAS) or avx512 (sgm's packed AVX-512 kernel)", "SgmGemmSetType", SgmGemmTypes, (PetscEnum)gemm, (PetscEnum *)&gemm, &flg));
+    if (flg) PetscCall(SgmGemmSetType(gemm));
+  }
   PetscTryTypeMethod(net, setfromoptions, PetscOptionsObject);
   PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);

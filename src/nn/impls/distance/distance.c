@@ -185,7 +185,7 @@ static PetscErrorCode SgmNetCloudForward_Distance(SgmNet net, PetscInt nb, const
     Offsets(net, l, &oW, &ob);
     for (PetscInt e = 0; e < ne; e++)
       for (PetscInt q = 0; q < H; q++) ds->A[l][e * H + q] = th[ob + q];
-    PetscCall(SgmNetGemm_Private("N", "N", H, ne, K, 1, th + oW, H, in, K, 1, ds->A[l], H));
+    PetscCall(SgmGemm("N", "N", H, ne, K, 1, th + oW, H, in, K, 1, ds->A[l], H));
     SgmNetSiLU_Private(H * ne, ds->A[l], ds->Z[l]);
   }
   Offsets(net, L, &oW, &ob);
@@ -240,11 +240,11 @@ static PetscErrorCode SgmNetCloudBackward_Distance(SgmNet net, PetscInt nb, cons
     const PetscReal *in = l == 0 ? ds->U : ds->Z[l - 1];
     SgmNetSiLUAdjoint_Private(H * ne, ds->A[l], ds->Ab); /* Ab: adjoint of A[l] */
     Offsets(net, l, &oW, &ob);
-    PetscCall(SgmNetGemm_Private("N", "T", H, K, ne, 1, ds->Ab, H, in, K, 1, grad + oW, H));
+    PetscCall(SgmGemm("N", "T", H, K, ne, 1, ds->Ab, H, in, K, 1, grad + oW, H));
     for (PetscInt e = 0; e < ne; e++)
       for (PetscInt q = 0; q < H; q++) grad[ob + q] += ds->Ab[e * H + q];
     if (l > 0) {
-      PetscCall(SgmNetGemm_Private("T", "N", H, ne, H, 1, th + oW, H, ds->Ab, H, 0, ds->Zb, H));
+      PetscCall(SgmGemm("T", "N", H, ne, H, 1, th + oW, H, ds->Ab, H, 0, ds->Zb, H));
       PetscCall(PetscArraycpy(ds->Ab, ds->Zb, H * ne));
     }
   }

@@ -225,7 +225,7 @@ static PetscErrorCode SgmNetCloudForward_EGNN(SgmNet net, PetscInt nb, const Pet
   }
   for (PetscInt i = 0; i < nn; i++)
     for (PetscInt q = 0; q < H; q++) eg->Hn[0][i * H + q] = wemb[q] * c[i / n] + bemb[q];
-  if (kin) PetscCall(SgmNetGemm_Private("N", "N", H, nn, kin, 1, th + eg->oin, H, eg->Uh, kin, 1, eg->Hn[0], H));
+  if (kin) PetscCall(SgmGemm("N", "N", H, nn, kin, 1, th + eg->oin, H, eg->Uh, kin, 1, eg->Hn[0], H));
   for (PetscInt l = 0; l < L; l++) {
     const PetscBool  last = (PetscBool)(l == L - 1 && !kout);
     const PetscReal *X = eg->X[l], *Hl = eg->Hn[l];
@@ -234,8 +234,8 @@ static PetscErrorCode SgmNetCloudForward_EGNN(SgmNet net, PetscInt nb, const Pet
 
     LayerAt(th + eg->olay + l * eg->lay, H, last, &p);
     /* phi_e: W_ea h_i and W_eb h_j once per node, then gathered on the edges */
-    PetscCall(SgmNetGemm_Private("N", "N", H, nn, H, 1, p.We_a, H, Hl, H, 0, eg->EA, H));
-    PetscCall(SgmNetGemm_Private("N", "N", H, nn, H, 1, p.We_b, H, Hl, H, 0, eg->EB, H));
+    PetscCall(SgmGemm("N", "N", H, nn, H, 1, p.We_a, H, Hl, H, 0, eg->EA, H));
+    PetscCall(SgmGemm("N", "N", H, nn, H, 1, p.We_b, H, Hl, H, 0, eg->EB, H));
     for (PetscInt e = 0; e < ne; e++) {
       const PetscInt   i = eg->ei[e], j = eg->ej[e];
       const PetscReal *ea = eg->EA + i * H, *eb = eg->EB + j * H;
@@ -245,11 +245,11 @@ static PetscErrorCode SgmNetCloudForward_EGNN(SgmNet net, PetscInt nb, const Pet
     }
     SgmNetSiLU_Private(H * ne, A1, Z1);
     Broadcast(H, ne, p.be2, A2);
-    PetscCall(SgmNetGemm_Private("N", "N", H, ne, H, 1, p.We2, H, Z1, H, 1, A2, H));
+    PetscCall(SgmGemm("N", "N", H, ne, H, 1, p.We2, H, Z1, H, 1, A2, H));
     SgmNetSiLU_Private(H * ne, A2, Mg);
     /* phi_x */
     Broadcast(H, ne, p.bx1, B1);
-    PetscCall(SgmNetGemm_Private("N", "N", H, ne, H, 1, p.Wx1, H, Mg, H, 1, B1, H));
+    PetscCall(SgmGemm("N", "N", H, ne, H, 1, p.Wx1, H, Mg, H, 1, B1, H));
     SgmNetSiLU_Private(H * ne, B1, Y1);
     for (PetscInt e = 0; e < ne; e++) {
       PetscReal s = 0;
@@ -280,12 +280,12 @@ static PetscErrorCode SgmNetCloudForward_EGNN(SgmNet net, PetscInt nb, const Pet
           for (PetscInt q = 0; q < H; q++) Ms[i * H + q] += Mg[(i * (n - 1) + k) * H + q];
       }
       Broadcast(H, nn, p.bh1, C1);
-      PetscCall(SgmNetGemm_Private("N", "N", H, nn, H, 1, p.Wh_a, H, Hl, H, 1, C1, H));
-      PetscCall(SgmNetGemm_Private("N", "N", H, nn, H, 1, p.Wh_b, H, Ms, H, 1, C1, H));
+      PetscCall(SgmGemm("N", "N", H, nn, H, 1, p.Wh_a, H, Hl, H, 1, C1, H));
+      PetscCall(SgmGemm("N", "N", H, nn, H, 1, p.Wh_b, H, Ms, H, 1, C1, H));
       SgmNetSiLU_Private(H * nn, C1, U1);
       for (PetscInt i = 0; i < nn; i++)
         for (PetscInt q = 0; q < H; q++) Hn[i * H + q] = Hl[i * H + q] + p.bh2[q];
-      PetscCall(SgmNetGemm_Private("N", "N", H, nn, H, 1, p.Wh2, H, U1, H, 1, Hn, H));
+      PetscCall(SgmGemm("N", "N", H, nn, H, 1, p.Wh2, H, U1, H, 1, Hn, H));
     }
   }
   /* F = P (x^L - x^0) per cloud */
@@ -302,7 +302,7 @@ static PetscErrorCode SgmNetCloudForward_EGNN(SgmNet net, PetscInt nb, const Pet
   }
   if (kout) { /* invariant outputs W_out h^L + b_out (N1 as scratch: [kout nn] <= [H nn]) */
     const PetscReal *Wo = th + eg->oout, *bo = Wo + kout * H;
-    PetscCall(SgmNetGemm_Private("N", "N", kout, nn, H, 1, Wo, kout, eg->Hn[L], H, 0, eg->N1, kout));
+    PetscCall(SgmGemm("N", "N", kout, nn, H, 1, Wo, kout, eg->Hn[L], H, 0, eg->N1, kout));
     for (PetscInt i = 0; i < nn; i++)
       for (PetscInt q = 0; q < kout; q++) F[i * so + sd + q] = eg->N1[i * kout + q] + bo[q];
   }
@@ -337,9 +337,9 @@ PetscErrorCode SgmNetEGNNAdjoint_Private(SgmNet net, PetscInt nb, const PetscRea
     PetscReal       *gWo = grad + eg->oout, *gbo = gWo + kout * H, *Fh = eg->N1;
     for (PetscInt i = 0; i < nn; i++)
       for (PetscInt q = 0; q < kout; q++) Fh[i * kout + q] = Fb[i * so + sd + q];
-    PetscCall(SgmNetGemm_Private("N", "T", kout, H, nn, 1, Fh, kout, eg->Hn[L], H, 1, gWo, kout));
+    PetscCall(SgmGemm("N", "T", kout, H, nn, 1, Fh, kout, eg->Hn[L], H, 1, gWo, kout));
     RowSum(kout, nn, Fh, gbo);
-    PetscCall(SgmNetGemm_Private("T", "N", H, nn, kout, 1, Wo, kout, Fh, kout, 0, Hb, H));
+    PetscCall(SgmGemm("T", "N", H, nn, kout, 1, Wo, kout, Fh, kout, 0, Hb, H));
   }
     for (PetscInt l = L - 1; l >= 0; l--) {
     const PetscBool  last = (PetscBool)(l == L - 1 && !kout);
@@ -354,15 +354,15 @@ PetscErrorCode SgmNetEGNNAdjoint_Private(SgmNet net, PetscInt nb, const PetscRea
     if (!last) {
       const PetscReal *C1 = eg->C1[l], *U1 = eg->U1[l], *Ms = eg->Ms[l];
       PetscReal       *C1b = eg->N1;
-      PetscCall(SgmNetGemm_Private("N", "T", H, H, nn, 1, Hb, H, U1, H, 1, g.Wh2, H));
+      PetscCall(SgmGemm("N", "T", H, H, nn, 1, Hb, H, U1, H, 1, g.Wh2, H));
       RowSum(H, nn, Hb, g.bh2);
-      PetscCall(SgmNetGemm_Private("T", "N", H, nn, H, 1, p.Wh2, H, Hb, H, 0, C1b, H));
+      PetscCall(SgmGemm("T", "N", H, nn, H, 1, p.Wh2, H, Hb, H, 0, C1b, H));
       SgmNetSiLUAdjoint_Private(H * nn, C1, C1b);
-      PetscCall(SgmNetGemm_Private("N", "T", H, H, nn, 1, C1b, H, Hl, H, 1, g.Wh_a, H));
-      PetscCall(SgmNetGemm_Private("N", "T", H, H, nn, 1, C1b, H, Ms, H, 1, g.Wh_b, H));
+      PetscCall(SgmGemm("N", "T", H, H, nn, 1, C1b, H, Hl, H, 1, g.Wh_a, H));
+      PetscCall(SgmGemm("N", "T", H, H, nn, 1, C1b, H, Ms, H, 1, g.Wh_b, H));
       RowSum(H, nn, C1b, g.bh1);
-      PetscCall(SgmNetGemm_Private("T", "N", H, nn, H, 1, p.Wh_a, H, C1b, H, 1, Hbp, H));
-      PetscCall(SgmNetGemm_Private("T", "N", H, nn, H, 1, p.Wh_b, H, C1b, H, 0, Mb, H));
+      PetscCall(SgmGemm("T", "N", H, nn, H, 1, p.Wh_a, H, C1b, H, 1, Hbp, H));
+      PetscCall(SgmGemm("T", "N", H, nn, H, 1, p.Wh_b, H, C1b, H, 0, Mb, H));
     }
     /* x_i' = x_i + sum_j g_ij phi_ij, g = v/(d + 1), v = x_i - x_j:
        phi_ij adjoint = xb_i . g_ij; v adjoint = phi (xb_i/(d+1) - v (v . xb_i)/(d (d+1)^2)) */
@@ -392,17 +392,17 @@ PetscErrorCode SgmNetEGNNAdjoint_Private(SgmNet net, PetscInt nb, const PetscRea
       }
     }
     SgmNetSiLUAdjoint_Private(H * ne, B1, E1);
-    PetscCall(SgmNetGemm_Private("N", "T", H, H, ne, 1, E1, H, Mg, H, 1, g.Wx1, H));
+    PetscCall(SgmGemm("N", "T", H, H, ne, 1, E1, H, Mg, H, 1, g.Wx1, H));
     RowSum(H, ne, E1, g.bx1);
     /* m_ij adjoint: through phi_x, plus M_i's */
-    PetscCall(SgmNetGemm_Private("T", "N", H, ne, H, 1, p.Wx1, H, E1, H, 0, E2, H));
+    PetscCall(SgmGemm("T", "N", H, ne, H, 1, p.Wx1, H, E1, H, 0, E2, H));
     if (!last)
       for (PetscInt e = 0; e < ne; e++)
         for (PetscInt q = 0; q < H; q++) E2[e * H + q] += Mb[eg->ei[e] * H + q];
     SgmNetSiLUAdjoint_Private(H * ne, A2, E2); /* A2 adjoint */
-    PetscCall(SgmNetGemm_Private("N", "T", H, H, ne, 1, E2, H, Z1, H, 1, g.We2, H));
+    PetscCall(SgmGemm("N", "T", H, H, ne, 1, E2, H, Z1, H, 1, g.We2, H));
     RowSum(H, ne, E2, g.be2);
-    PetscCall(SgmNetGemm_Private("T", "N", H, ne, H, 1, p.We2, H, E2, H, 0, E1, H));
+    PetscCall(SgmGemm("T", "N", H, ne, H, 1, p.We2, H, E2, H, 0, E1, H));
     SgmNetSiLUAdjoint_Private(H * ne, A1, E1); /* A1 adjoint */
     RowSum(H, ne, E1, g.be1);
     /* A1 = EA_i + EB_j + w_er r_ij + b_e1 */
@@ -428,10 +428,10 @@ PetscErrorCode SgmNetEGNNAdjoint_Private(SgmNet net, PetscInt nb, const PetscRea
           Xbp[j * sd + a] -= 2 * rb * v[a];
         }
     }
-    PetscCall(SgmNetGemm_Private("N", "T", H, H, nn, 1, eg->EA, H, Hl, H, 1, g.We_a, H));
-    PetscCall(SgmNetGemm_Private("N", "T", H, H, nn, 1, eg->EB, H, Hl, H, 1, g.We_b, H));
-    PetscCall(SgmNetGemm_Private("T", "N", H, nn, H, 1, p.We_a, H, eg->EA, H, 1, Hbp, H));
-    PetscCall(SgmNetGemm_Private("T", "N", H, nn, H, 1, p.We_b, H, eg->EB, H, 1, Hbp, H));
+    PetscCall(SgmGemm("N", "T", H, H, nn, 1, eg->EA, H, Hl, H, 1, g.We_a, H));
+    PetscCall(SgmGemm("N", "T", H, H, nn, 1, eg->EB, H, Hl, H, 1, g.We_b, H));
+    PetscCall(SgmGemm("T", "N", H, nn, H, 1, p.We_a, H, eg->EA, H, 1, Hbp, H));
+    PetscCall(SgmGemm("T", "N", H, nn, H, 1, p.We_b, H, eg->EB, H, 1, Hbp, H));
     {
       PetscReal *t = Hb;
       Hb = Hbp; Hbp = t;
@@ -447,9 +447,9 @@ PetscErrorCode SgmNetEGNNAdjoint_Private(SgmNet net, PetscInt nb, const PetscRea
         gb[q] += Hb[i * H + q];
       }
     if (kin) {
-      PetscCall(SgmNetGemm_Private("N", "T", H, kin, nn, 1, Hb, H, eg->Uh, kin, 1, grad + eg->oin, H));
+      PetscCall(SgmGemm("N", "T", H, kin, nn, 1, Hb, H, eg->Uh, kin, 1, grad + eg->oin, H));
       if (xin) { /* u_h adjoint W_in^T Hb (Hbp as scratch [kin nn]) */
-        PetscCall(SgmNetGemm_Private("T", "N", kin, nn, H, 1, th + eg->oin, H, Hb, H, 0, Hbp, kin));
+        PetscCall(SgmGemm("T", "N", kin, nn, H, 1, th + eg->oin, H, Hb, H, 0, Hbp, kin));
         for (PetscInt i = 0; i < nn; i++)
           for (PetscInt q = 0; q < kin; q++) ub[i * sin + sd + q] = Hbp[i * kin + q];
       }
