@@ -2,8 +2,8 @@
   SgmTrainer: trains an SgmNet score network on data from an HDF5 file (/data [N,d], optional
   /labels [N]) with one of the losses of SgmNetLoss, by Adam with warm-up, gradient clipping and an
   exponential moving average of the weights.  Data parallel: every rank computes the gradient of its
-  share of each global minibatch and one MPI_Allreduce per step sums them, so the parameters are the
-  same on every rank.  What a minibatch contains (data points, times, noise, label dropout, probes)
+  share of each global minibatch; a reduce-scatter sums them, each rank updates its shard of the
+  parameters and an allgather shares the result, so the parameters are the same on every rank.  What a minibatch contains (data points, times, noise, label dropout, probes)
   is a pure function of (seed, step, position in the global batch), drawn from the counter-based
   generator, so it does not depend on the number of ranks.
 */

@@ -128,7 +128,7 @@ PetscErrorCode SgmNetSetFromOptions(SgmNet net)
   PetscCall(PetscOptionsEnum("-net_output", "What the network predicts: eps, score (sigma s) or edm (preconditioned denoiser)", "SgmNetSetFromOptions", SgmNetOutputs, (PetscEnum)net->output, (PetscEnum *)&net->output, NULL));
   PetscCall(PetscOptionsReal("-net_sigma_data", "Standard deviation of the data for the edm preconditioning", "SgmNetSetFromOptions", net->sigma_data, &net->sigma_data, NULL));
   PetscCall(PetscOptionsEnum("-net_time_input", "Time input: logsigma (log(sigma/alpha)/4) or t", "SgmNetSetFromOptions", SgmNetTimeInputs, (PetscEnum)net->time_input, (PetscEnum *)&net->time_input, NULL));
-  {
+  if (!((PetscObject)net)->prefix) { /* process-wide: shown and set by the unprefixed network only */
     SgmGemmType gemm;
 
     PetscCall(SgmGemmGetType(&gemm));

@@ -1,7 +1,21 @@
 /*
   The trainer (sgmtrain.h): minibatches drawn from the counter-based generator, the loss gradient of
-  each rank's share, one MPI_Allreduce per step, Adam with linear warm-up, clipping of the global
-  gradient norm, EMA of the weights.  Model files and checkpoints: trainio.c.
+  each rank's share, Adam with linear warm-up, clipping of the global gradient norm, EMA of the
+  weights.  Model files and checkpoints: trainio.c.
+
+  The step on shards.  The P parameters are cut into blocks of SGM_TRAIN_BLOCK, and rank r of s owns
+  blocks [r nblk / s, (r + 1) nblk / s), the parameters [lo, hi).  A step is
+    MPI_Reduce_scatter  the gradient sums (and the loss, on the last rank): each rank gets its shard
+    (sums of squares of each of its blocks; MPI_Allgatherv of them and of the loss)
+    Adam + EMA on [lo, hi) only, with the clipping scale of the global norm
+    MPI_Allgatherv      the updated weights
+  instead of an MPI_Allreduce of the whole gradient and the whole update replicated on every rank:
+  the same data moved (a ring allreduce is a reduce-scatter and an allgather), a 1/s share of the
+  update.  Each parameter gets the same operations whichever rank owns it, and the gradient norm is
+  summed block by block in block order, so the weights are the same bits on every rank and the norm
+  does not depend on the number of ranks (given the gradient).  Adam's m and v and the EMA are
+  whole only on the owner between steps; SgmTrainerGatherState_Private gathers them before they are
+  written (model file, checkpoint).
 */
 #include <sgm/private/trainimpl.h>
 #include <sgm/private/vecmath.h>
@@ -11,7 +25,7 @@
 #include <sgmgeometric.h>
 
 PetscClassId       SGM_TRAINER_CLASSID;
-static PetscLogEvent SGM_TrainGrad, SGM_TrainAllreduce, SGM_TrainUpdate;
+static PetscLogEvent SGM_TrainGrad, SGM_TrainAllreduce, SGM_TrainUpdate, SGM_TrainGather;
 const char *const  SgmLatentTypes[]     = {"none", "pca", "egnn_ae", "SgmLatentType", "SGM_LATENT_", NULL};
 const char *const  SgmTrainWeightings[] = {"default", "none", "sigma2", "likelihood", "SgmTrainWeighting", "SGM_TRAIN_WEIGHT_", NULL};
 
@@ -27,6 +41,7 @@ static PetscErrorCode SgmTrainerInitializePackage(void)
   PetscCall(PetscLogEventRegister("SgmTrainGrad", SGM_TRAINER_CLASSID, &SGM_TrainGrad));
   PetscCall(PetscLogEventRegister("SgmTrainAllred", SGM_TRAINER_CLASSID, &SGM_TrainAllreduce));
   PetscCall(PetscLogEventRegister("SgmTrainUpdate", SGM_TRAINER_CLASSID, &SGM_TrainUpdate));
+  PetscCall(PetscLogEventRegister("SgmTrainGather", SGM_TRAINER_CLASSID, &SGM_TrainGather));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -310,6 +325,29 @@ PetscErrorCode SgmTrainerSetUp(SgmTrainer tr)
   tr->theta = th;
   PetscCall(PetscCalloc4(tr->P, &tr->m, tr->P, &tr->v, tr->P, &tr->ema, tr->P + 1, &tr->gbuf));
   PetscCall(PetscArraycpy(tr->ema, tr->theta, tr->P));
+  { /* the shards */
+    PetscMPIInt rank;
+    PetscCallMPI(MPI_Comm_size(comm, &tr->size));
+    PetscCallMPI(MPI_Comm_rank(comm, &rank));
+    PetscCheck(tr->P < PETSC_MPI_INT_MAX, comm, PETSC_ERR_SUP, "The network has %" PetscInt_FMT " parameters, more than one MPI message can carry", tr->P);
+    tr->nblk = (tr->P + SGM_TRAIN_BLOCK - 1) / SGM_TRAIN_BLOCK;
+    PetscCall(PetscMalloc5(tr->size, &tr->pcount, tr->size, &tr->pdispl, tr->size, &tr->rcount, tr->size, &tr->bcount, tr->size, &tr->bdispl));
+    for (PetscMPIInt r = 0; r < tr->size; r++) {
+      const PetscInt b0 = tr->nblk * r / tr->size, b1 = tr->nblk * (r + 1) / tr->size;
+      const PetscInt p0 = PetscMin(b0 * SGM_TRAIN_BLOCK, tr->P), p1 = PetscMin(b1 * SGM_TRAIN_BLOCK, tr->P);
+      tr->pdispl[r] = (PetscMPIInt)p0;
+      tr->pcount[r] = (PetscMPIInt)(p1 - p0);
+      tr->rcount[r] = tr->pcount[r] + (r == tr->size - 1);
+      tr->bdispl[r] = (PetscMPIInt)b0;
+      tr->bcount[r] = (PetscMPIInt)(b1 - b0 + (r == tr->size - 1));
+      if (r == rank) {
+        tr->lo = p0;
+        tr->hi = p1;
+      }
+    }
+    PetscCall(PetscMalloc2(tr->hi - tr->lo + 1, &tr->gshard, tr->nblk + 1, &tr->bsq));
+    tr->gathered = PETSC_TRUE;
+  }
   PetscCall(PetscCalloc1(PetscMax(tr->steps, 1), &tr->losshist));
   PetscCall(SgmBatchCreate(comm, tr->B, tr->d, &tr->batch));
   n = tr->batch.n;
@@ -371,12 +409,17 @@ static PetscErrorCode SgmTrainerDrawBatch(SgmTrainer tr, PetscInt k)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* gbuf[0..P) = gradient of the mean loss over the global batch of step k, gbuf[P] = that loss. */
+/* The shard [lo, hi) of the gradient of the mean loss over the global batch of step k (in tr->gshard,
+   or in tr->gbuf on one rank), the global gradient norm (tr->gnorm) and the loss. */
 PetscErrorCode SgmTrainerComputeGradient_Private(SgmTrainer tr, PetscInt k, PetscReal *loss)
 {
-  PetscReal l = 0;
+  MPI_Comm        comm = PetscObjectComm((PetscObject)tr);
+  PetscReal       l    = 0, *g, *bs, ss = 0;
+  PetscMPIInt     rank;
+  const PetscInt  n = tr->hi - tr->lo;
 
   PetscFunctionBegin;
+  PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCall(PetscLogEventBegin(SGM_TrainGrad, tr, 0, 0, 0));
   PetscCall(SgmTrainerDrawBatch(tr, k));
   PetscCall(PetscArrayzero(tr->gbuf, tr->P + 1));
@@ -384,10 +427,39 @@ PetscErrorCode SgmTrainerComputeGradient_Private(SgmTrainer tr, PetscInt k, Pets
   tr->gbuf[tr->P] = l;
   PetscCall(PetscLogEventEnd(SGM_TrainGrad, tr, 0, 0, 0));
   PetscCall(PetscLogEventBegin(SGM_TrainAllreduce, tr, 0, 0, 0));
-  PetscCallMPI(MPI_Allreduce(MPI_IN_PLACE, tr->gbuf, (PetscMPIInt)(tr->P + 1), MPIU_REAL, MPI_SUM, PetscObjectComm((PetscObject)tr)));
+  if (tr->size > 1) {
+    PetscCallMPI(MPI_Reduce_scatter(tr->gbuf, tr->gshard, tr->rcount, MPIU_REAL, MPI_SUM, comm));
+    g = tr->gshard;
+  } else g = tr->gbuf;
+  for (PetscInt p = 0; p < tr->rcount[rank]; p++) g[p] /= tr->B;
+  /* sums of squares per block, in block order, then the loss: the same numbers on every rank */
+  bs = tr->bsq + tr->bdispl[rank];
+  for (PetscInt b = 0; b < tr->bcount[rank] - (rank == tr->size - 1); b++) {
+    const PetscInt p0 = b * SGM_TRAIN_BLOCK, p1 = PetscMin(p0 + SGM_TRAIN_BLOCK, n);
+    PetscReal      s  = 0;
+    for (PetscInt p = p0; p < p1; p++) s += g[p] * g[p];
+    bs[b] = s;
+  }
+  if (rank == tr->size - 1) tr->bsq[tr->nblk] = g[n];
+  if (tr->size > 1) PetscCallMPI(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, tr->bsq, tr->bcount, tr->bdispl, MPIU_REAL, comm));
   PetscCall(PetscLogEventEnd(SGM_TrainAllreduce, tr, 0, 0, 0));
-  for (PetscInt p = 0; p <= tr->P; p++) tr->gbuf[p] /= tr->B;
-  *loss = tr->gbuf[tr->P];
+  for (PetscInt b = 0; b < tr->nblk; b++) ss += tr->bsq[b];
+  tr->gnorm = PetscSqrtReal(ss);
+  *loss     = tr->bsq[tr->nblk];
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+/* Adam's m, v and the EMA whole on every rank (each rank updates only its shard of them). */
+PetscErrorCode SgmTrainerGatherState_Private(SgmTrainer tr)
+{
+  MPI_Comm comm = PetscObjectComm((PetscObject)tr);
+
+  PetscFunctionBegin;
+  if (tr->gathered) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCallMPI(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, tr->m, tr->pcount, tr->pdispl, MPIU_REAL, comm));
+  PetscCallMPI(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, tr->v, tr->pcount, tr->pdispl, MPIU_REAL, comm));
+  PetscCallMPI(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, tr->ema, tr->pcount, tr->pdispl, MPIU_REAL, comm));
+  tr->gathered = PETSC_TRUE;
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -406,22 +478,16 @@ SGM_HOT void SgmAdamEMAUpdate(PetscInt P, PetscReal scale, PetscReal lr, PetscRe
   }
 }
 
-static SGM_HOT PetscReal SumSquares(PetscInt P, const PetscReal *restrict g)
-{
-  PetscReal s = 0;
-  for (PetscInt p = 0; p < P; p++) s += g[p] * g[p];
-  return s;
-}
-
-/* One optimiser step: warm-up, global-norm clipping, Adam, EMA. */
+/* One optimiser step on this rank's shard: warm-up, global-norm clipping, Adam, EMA; then the
+   weights of all shards on every rank. */
 static PetscErrorCode SgmTrainerUpdate(SgmTrainer tr)
 {
   const PetscInt k = tr->step + 1; /* 1-based step of Adam's bias correction */
-  PetscReal      gn, scale = 1, lr, c1, c2, ed;
+  PetscReal      gn = tr->gnorm, scale = 1, lr, c1, c2, ed;
+  const PetscInt lo = tr->lo;
 
   PetscFunctionBegin;
   PetscCall(PetscLogEventBegin(SGM_TrainUpdate, tr, 0, 0, 0));
-  gn = PetscSqrtReal(SumSquares(tr->P, tr->gbuf));
   PetscCheck(PetscIsNormalReal(gn) || gn == 0, PetscObjectComm((PetscObject)tr), PETSC_ERR_USER_INPUT, "The loss gradient at training step %" PetscInt_FMT " is not finite: lower -train_lr, raise -train_t_eps, or check /data", k);
   if (tr->clip > 0 && gn > tr->clip) scale = tr->clip / gn;
   lr = tr->lr * (tr->warmup > 0 ? PetscMin(1.0, (PetscReal)k / tr->warmup) : 1.0);
@@ -430,9 +496,15 @@ static PetscErrorCode SgmTrainerUpdate(SgmTrainer tr)
   /* EMA decay with warm-up, min(decay, (1 + k)/(10 + k)), so that the initial weights do not linger
      in the average of a short run (0.999^1500 = 22% of them otherwise) */
   ed = PetscMin(tr->emadecay, (1.0 + k) / (10.0 + k));
-  SgmAdamEMAUpdate(tr->P, scale, lr, tr->beta1, tr->beta2, c1, c2, tr->adameps, ed, tr->gbuf, tr->m, tr->v, tr->theta, tr->ema);
-  PetscCall(PetscLogFlops(16.0 * tr->P));
+  SgmAdamEMAUpdate(tr->hi - lo, scale, lr, tr->beta1, tr->beta2, c1, c2, tr->adameps, ed, tr->size > 1 ? tr->gshard : tr->gbuf, tr->m + lo, tr->v + lo, tr->theta + lo, tr->ema + lo);
+  PetscCall(PetscLogFlops(16.0 * (tr->hi - lo)));
   PetscCall(PetscLogEventEnd(SGM_TrainUpdate, tr, 0, 0, 0));
+  if (tr->size > 1) {
+    PetscCall(PetscLogEventBegin(SGM_TrainGather, tr, 0, 0, 0));
+    PetscCallMPI(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, tr->theta, tr->pcount, tr->pdispl, MPIU_REAL, PetscObjectComm((PetscObject)tr)));
+    PetscCall(PetscLogEventEnd(SGM_TrainGather, tr, 0, 0, 0));
+    tr->gathered = PETSC_FALSE;
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -568,6 +640,8 @@ PetscErrorCode SgmTrainerDestroy(SgmTrainer *tr)
   PetscCall(PetscFree(t->labels));
   PetscCall(PetscFree3(t->lmean, t->lbasis, t->leig));
   PetscCall(PetscFree4(t->m, t->v, t->ema, t->gbuf));
+  PetscCall(PetscFree5(t->pcount, t->pdispl, t->rcount, t->bcount, t->bdispl));
+  PetscCall(PetscFree2(t->gshard, t->bsq));
   PetscCall(PetscFree(t->losshist));
   PetscCall(PetscFree6(t->xt, t->eps, t->tt, t->alpha, t->sigma, t->w));
   PetscCall(PetscFree(t->lab));

@@ -5,7 +5,7 @@
   [steps] the minibatch loss of every step; /train/sde_check [5,3] rows (t, alpha(t), sigma(t)) of
   the training SDE, which the mlp score type compares with the SDE it samples with; attributes.
   Checkpoint (SgmTrainerWriteCheckpoint): theta, Adam's m and v, the EMA, the loss history and the
-  step, written by rank 0 (every rank holds the same state) to FILE.tmp and renamed, so a crash while
+  step, written by rank 0 (after SgmTrainerGatherState_Private every rank holds the same state) to FILE.tmp and renamed, so a crash while
   writing leaves the previous checkpoint intact (SgmTrainCheckpointWrite_Private, trainshared.c;
   attribute checkpoint_kind "train", which `sgm train-ae` refuses and vice versa).  The random state is the step: minibatches are a
   pure function of (seed, step, position).
@@ -56,6 +56,7 @@ PetscErrorCode SgmTrainerWriteModel(SgmTrainer tr, hid_t file)
   hsize_t   dims[2] = {5, 3}, nl;
 
   PetscFunctionBegin;
+  PetscCall(SgmTrainerGatherState_Private(tr));
   PetscCallHDF5(g = H5Gcreate2(file, "model_raw", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   PetscCall(SgmNetSave(tr->net, g));
   PetscCallHDF5(H5Gclose(g));
@@ -147,6 +148,7 @@ static PetscErrorCode WriteCheckpointContents(hid_t f, void *ctx)
 PetscErrorCode SgmTrainerWriteCheckpoint(SgmTrainer tr, const char fname[])
 {
   PetscFunctionBegin;
+  PetscCall(SgmTrainerGatherState_Private(tr)); /* m, v, ema whole (the step updates shards of them) */
   PetscCall(SgmTrainCheckpointWrite_Private(PetscObjectComm((PetscObject)tr), fname, "train", WriteCheckpointContents, tr));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
@@ -225,6 +227,7 @@ PetscErrorCode SgmTrainerRestart(SgmTrainer tr, const char fname[])
   PetscCallMPI(MPI_Bcast(tr->m, (PetscMPIInt)tr->P, MPIU_REAL, 0, comm));
   PetscCallMPI(MPI_Bcast(tr->v, (PetscMPIInt)tr->P, MPIU_REAL, 0, comm));
   PetscCallMPI(MPI_Bcast(tr->ema, (PetscMPIInt)tr->P, MPIU_REAL, 0, comm));
+  tr->gathered = PETSC_TRUE;
   PetscCallMPI(MPI_Bcast(tr->losshist, (PetscMPIInt)tr->step, MPIU_REAL, 0, comm));
   PetscCallMPI(MPI_Bcast(&tr->emaloss, 1, MPIU_REAL, 0, comm));
   PetscFunctionReturn(PETSC_SUCCESS);

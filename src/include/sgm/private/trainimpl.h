@@ -9,6 +9,8 @@ struct _SgmTrainerOps {
   PetscErrorCode (*dummy)(SgmTrainer);
 };
 
+#define SGM_TRAIN_BLOCK 2048 /* parameters per block of the sharded step and of the gradient norm */
+
 struct _p_SgmTrainer {
   PETSCHEADER(struct _SgmTrainerOps);
   SgmNet            net;
@@ -45,6 +47,16 @@ struct _p_SgmTrainer {
   PetscInt64        seed;
   PetscInt          P;
   PetscReal        *theta, *m, *v, *ema, *gbuf; /* gbuf: [P + 1], the gradient and the loss */
+  /* The optimiser step is sharded (trainer.c, "The step on shards"): rank r reduces, clips and updates
+     the parameters [lo, hi), whole blocks of SGM_TRAIN_BLOCK, then the weights are gathered. */
+  PetscMPIInt       size;
+  PetscInt          nblk, lo, hi;             /* blocks in P; this rank's parameters */
+  PetscMPIInt      *pcount, *pdispl;          /* per rank: parameters in the shard, and its first */
+  PetscMPIInt      *rcount, *bcount, *bdispl; /* per rank: entries of the reduce-scatter (the last rank also gets the loss), blocks (+1: the loss) */
+  PetscReal        *gshard;                   /* [hi - lo + 1] this rank's part of the summed gradient (and the loss) */
+  PetscReal        *bsq;                      /* [nblk + 1] sums of squares of the gradient per block, then the loss */
+  PetscReal         gnorm;                    /* norm of the mean gradient of the step */
+  PetscBool         gathered;                 /* m, v, ema are whole on every rank (not only [lo, hi)) */
   PetscInt          step;                        /* steps done */
   PetscReal        *losshist;                    /* [steps] minibatch loss of every step */
   PetscReal         emaloss;
@@ -59,6 +71,7 @@ struct _p_SgmTrainer {
 };
 
 PETSC_INTERN PetscErrorCode SgmTrainerComputeGradient_Private(SgmTrainer, PetscInt, PetscReal *);
+PETSC_INTERN PetscErrorCode SgmTrainerGatherState_Private(SgmTrainer);
 
 /* Shared by `sgm train` and `sgm train-ae` (src/train/interface/trainshared.c).  Exported from
    libsgm (the command is a separate program) but internal: declared only here. */
