@@ -3,8 +3,9 @@
   kernels blas and avx512 (-net_gemm).
 
   (a) Accuracy, all four transposition cases, ragged sizes that cross every block edge of the avx512
-      kernel (M past MC = 192 and not a multiple of the 16/32-row tile, N past NC = 4096 and not a
-      multiple of the 12-column tile, K past KC = 256, K = 0, 1), leading dimensions larger than the
+      kernel (M past MC = 192 (double) and 384 (float) and not a multiple of the 16/32-row tile, N
+      past NC = 4096 and not a multiple of the 12-column tile, K past KC = 256 (double) and 512
+      (float), K = 0, 1), leading dimensions larger than the
       matrices, alpha 1 and -0.75, beta 0 (C filled with NaN: must not be read), 1 and 0.5.  The
       reference is the triple loop in long double (64-bit mantissa), independent of both kernels.
       Entrywise bound (K + 3) u (|alpha| (|A| |B|)_ij + |beta C_ij|) with u = 2^-53 (2^-24 in
@@ -84,7 +85,8 @@ static PetscErrorCode TestAccuracy(Tally *tl, SgmGemmType kernel, PetscBool sing
     {64,  200,  1  },
     {197, 4100, 257},
     {128, 1024, 128},
-    {7,   50,   513}
+    {7,   50,   513},
+    {390, 30,   520}
   };
   const char  *cases[] = {"NN", "NT", "TN", "TT"};
   const double alphas[] = {1, -0.75}, betas[] = {0, 1, 0.5}, u = single ? PetscPowReal(2, -24) : PetscPowReal(2, -53);

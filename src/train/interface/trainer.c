@@ -431,16 +431,19 @@ PetscErrorCode SgmTrainerComputeGradient_Private(SgmTrainer tr, PetscInt k, Pets
     PetscCallMPI(MPI_Reduce_scatter(tr->gbuf, tr->gshard, tr->rcount, MPIU_REAL, MPI_SUM, comm));
     g = tr->gshard;
   } else g = tr->gbuf;
-  for (PetscInt p = 0; p < tr->rcount[rank]; p++) g[p] /= tr->B;
-  /* sums of squares per block, in block order, then the loss: the same numbers on every rank */
+  /* the mean gradient, and its sums of squares per block, in block order, then the loss: the same
+     numbers on every rank */
   bs = tr->bsq + tr->bdispl[rank];
   for (PetscInt b = 0; b < tr->bcount[rank] - (rank == tr->size - 1); b++) {
     const PetscInt p0 = b * SGM_TRAIN_BLOCK, p1 = PetscMin(p0 + SGM_TRAIN_BLOCK, n);
     PetscReal      s  = 0;
-    for (PetscInt p = p0; p < p1; p++) s += g[p] * g[p];
+    for (PetscInt p = p0; p < p1; p++) {
+      g[p] /= tr->B;
+      s += g[p] * g[p];
+    }
     bs[b] = s;
   }
-  if (rank == tr->size - 1) tr->bsq[tr->nblk] = g[n];
+  if (rank == tr->size - 1) tr->bsq[tr->nblk] = g[n] / tr->B;
   if (tr->size > 1) PetscCallMPI(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, tr->bsq, tr->bcount, tr->bdispl, MPIU_REAL, comm));
   PetscCall(PetscLogEventEnd(SGM_TrainAllreduce, tr, 0, 0, 0));
   for (PetscInt b = 0; b < tr->nblk; b++) ss += tr->bsq[b];
