@@ -13,6 +13,8 @@ computations written here from the definitions, never sgm output:
   ranks     a fixed seed and global batch give the same training on 1, 2 and 3 ranks up to
             floating-point summation order: max |theta_p - theta_1| <= 1e-9 max |theta_1| after 60
             steps, and the weights are identical on every rank (the trainer checks a checksum)
+  gemm      the same 60 steps with -net_gemm blas on 2 ranks agree with the default kernel (avx512
+            where the CPU has AVX-512F) on 1 rank to 1e-9 of max |theta| (rounding of the products)
   restart   60 steps + restart to 120 == 120 steps, bitwise (theta, EMA, loss history), on 2 ranks;
             also after a SIGTERM at step 40 (exit 75, no output file, checkpoint kept)
   cfg       class-conditional training with label dropout, then classifier-free guidance at gamma = 1
@@ -186,6 +188,18 @@ for p in (1, 2, 3):
     dev = np.max(np.abs(th - ref[0])) / np.max(np.abs(ref[0]))
     devl = np.max(np.abs(L - ref[1]) / np.abs(ref[1]))
     check(f"ranks {p}", dev <= 1e-9 and devl <= 1e-9, f"60 steps on {p} ranks vs 1: max weight deviation {dev:.1e} of max |theta|, loss history {devl:.1e} (<= 1e-9; summation order only)")
+
+# the two kernels of the products (-net_gemm, src/nn/gemm.c): the same training up to rounding
+with open("/proc/cpuinfo") as f:
+    AVX512 = " avx512f" in f.read()
+outb = path("rblas.h5")
+run(["train", "-train_steps", "60", "-net_gemm", "blas", "-output", outb, "-overwrite"] + SMALL, 2)
+th, _, L = theta(outb)
+dev = np.max(np.abs(th - ref[0])) / np.max(np.abs(ref[0]))
+devl = np.max(np.abs(L - ref[1]) / np.abs(ref[1]))
+check("gemm kernels", dev <= 1e-9 and devl <= 1e-9,
+      f"60 steps on 2 ranks with -net_gemm blas vs the default ({'avx512' if AVX512 else 'blas: no AVX-512F here'}) on 1 rank: "
+      f"max weight deviation {dev:.1e} of max |theta|, loss history {devl:.1e} (<= 1e-9; rounding of the products)")
 
 full = path("full.h5")
 run(["train", "-train_steps", "120", "-output", full, "-overwrite"] + SMALL, 2)
