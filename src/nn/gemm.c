@@ -286,73 +286,62 @@ PACK_FUNCS(float, S, GEMM_KCS, 16, __m512, __mmask16, _mm512_maskz_loadu_ps, _mm
 #endif
 PETSC_EXTERN void SGM_SGEMM(const char *, const char *, const PetscBLASInt *, const PetscBLASInt *, const PetscBLASInt *, const float *, const float *, const PetscBLASInt *, const float *, const PetscBLASInt *, const float *, float *, const PetscBLASInt *);
 
-static PetscErrorCode GemmCheck(const char *ta, const char *tb, PetscInt M, PetscInt N, PetscInt K, PetscInt lda, PetscInt ldb, PetscInt ldc)
+/* What both entry points do first: check the arguments, resolve the kernel, start the log event and
+   convert the sizes for the BLAS (m, n, k, lda, ldb, ldc); and last: the flops, the event. */
+static PetscErrorCode GemmBegin(const char *ta, const char *tb, PetscInt M, PetscInt N, PetscInt K, PetscInt lda, PetscInt ldb, PetscInt ldc, SgmGemmType *type, PetscBLASInt s[6])
 {
+  const PetscInt v[6] = {M, N, K, lda, ldb, ldc};
+
   PetscFunctionBegin;
   PetscCheck((ta[0] == 'N' || ta[0] == 'T') && (tb[0] == 'N' || tb[0] == 'T'), PETSC_COMM_SELF, PETSC_ERR_ARG_WRONG, "gemm: the transposition flags must be N or T, got %s and %s", ta, tb);
   PetscCheck(M >= 0 && N >= 0 && K >= 0, PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "gemm: negative size %" PetscInt_FMT " x %" PetscInt_FMT " x %" PetscInt_FMT, M, N, K);
   PetscCheck(lda >= PetscMax(1, ta[0] == 'N' ? M : K) && ldb >= PetscMax(1, tb[0] == 'N' ? K : N) && ldc >= PetscMax(1, M), PETSC_COMM_SELF, PETSC_ERR_ARG_OUTOFRANGE, "gemm: a leading dimension is smaller than its matrix");
+  PetscCall(SgmGemmGetKernel(type));
+  for (int q = 0; q < 6; q++) PetscCall(PetscBLASIntCast(v[q], &s[q]));
+  if (SGM_Gemm) PetscCall(PetscLogEventBegin(SGM_Gemm, 0, 0, 0, 0));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
+static PetscErrorCode GemmEnd(PetscInt M, PetscInt N, PetscInt K)
+{
+  PetscFunctionBegin;
+  PetscCall(PetscLogFlops(2.0 * M * N * K));
+  if (SGM_Gemm) PetscCall(PetscLogEventEnd(SGM_Gemm, 0, 0, 0, 0));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* C = alpha op(A) op(B) + beta C; C is M x N, op(A) M x K, op(B) K x N, column-major. */
 PetscErrorCode SgmGemm(const char *ta, const char *tb, PetscInt M, PetscInt N, PetscInt K, PetscReal alpha, const PetscReal *A, PetscInt lda, const PetscReal *B, PetscInt ldb, PetscReal beta, PetscReal *C, PetscInt ldc)
 {
-  SgmGemmType type;
+  SgmGemmType  type;
+  PetscBLASInt s[6];
 
   PetscFunctionBegin;
   if (!M || !N) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(GemmCheck(ta, tb, M, N, K, lda, ldb, ldc));
-  PetscCall(SgmGemmGetKernel(&type));
-  if (SGM_Gemm) PetscCall(PetscLogEventBegin(SGM_Gemm, 0, 0, 0, 0));
+  PetscCall(GemmBegin(ta, tb, M, N, K, lda, ldb, ldc, &type, s));
 #if defined(SGM_GEMM_HAVE_AVX512)
-  if (type == SGM_GEMM_AVX512) {
-    PetscCall(GemmPackedD(ta[0], tb[0], M, N, K, alpha, A, lda, B, ldb, beta, C, ldc));
-  } else
+  if (type == SGM_GEMM_AVX512) PetscCall(GemmPackedD(ta[0], tb[0], M, N, K, alpha, A, lda, B, ldb, beta, C, ldc));
+  else
 #endif
-  {
-    PetscBLASInt m, n, k, la, lb, lc;
-
-    PetscCall(PetscBLASIntCast(M, &m));
-    PetscCall(PetscBLASIntCast(N, &n));
-    PetscCall(PetscBLASIntCast(K, &k));
-    PetscCall(PetscBLASIntCast(lda, &la));
-    PetscCall(PetscBLASIntCast(ldb, &lb));
-    PetscCall(PetscBLASIntCast(ldc, &lc));
-    PetscCallBLAS("BLASgemm", BLASgemm_(ta, tb, &m, &n, &k, &alpha, A, &la, B, &lb, &beta, C, &lc));
-  }
-  PetscCall(PetscLogFlops(2.0 * M * N * K));
-  if (SGM_Gemm) PetscCall(PetscLogEventEnd(SGM_Gemm, 0, 0, 0, 0));
+    PetscCallBLAS("BLASgemm", BLASgemm_(ta, tb, &s[0], &s[1], &s[2], &alpha, A, &s[3], B, &s[4], &beta, C, &s[5]));
+  PetscCall(GemmEnd(M, N, K));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
 /* The same in float (the training passes of -net_precision single). */
 PetscErrorCode SgmGemmFloat(const char *ta, const char *tb, PetscInt M, PetscInt N, PetscInt K, float alpha, const float *A, PetscInt lda, const float *B, PetscInt ldb, float beta, float *C, PetscInt ldc)
 {
-  SgmGemmType type;
+  SgmGemmType  type;
+  PetscBLASInt s[6];
 
   PetscFunctionBegin;
   if (!M || !N) PetscFunctionReturn(PETSC_SUCCESS);
-  PetscCall(GemmCheck(ta, tb, M, N, K, lda, ldb, ldc));
-  PetscCall(SgmGemmGetKernel(&type));
-  if (SGM_Gemm) PetscCall(PetscLogEventBegin(SGM_Gemm, 0, 0, 0, 0));
+  PetscCall(GemmBegin(ta, tb, M, N, K, lda, ldb, ldc, &type, s));
 #if defined(SGM_GEMM_HAVE_AVX512)
-  if (type == SGM_GEMM_AVX512) {
-    PetscCall(GemmPackedS(ta[0], tb[0], M, N, K, alpha, A, lda, B, ldb, beta, C, ldc));
-  } else
+  if (type == SGM_GEMM_AVX512) PetscCall(GemmPackedS(ta[0], tb[0], M, N, K, alpha, A, lda, B, ldb, beta, C, ldc));
+  else
 #endif
-  {
-    PetscBLASInt m, n, k, la, lb, lc;
-
-    PetscCall(PetscBLASIntCast(M, &m));
-    PetscCall(PetscBLASIntCast(N, &n));
-    PetscCall(PetscBLASIntCast(K, &k));
-    PetscCall(PetscBLASIntCast(lda, &la));
-    PetscCall(PetscBLASIntCast(ldb, &lb));
-    PetscCall(PetscBLASIntCast(ldc, &lc));
-    PetscCallBLAS("sgemm", SGM_SGEMM(ta, tb, &m, &n, &k, &alpha, A, &la, B, &lb, &beta, C, &lc));
-  }
-  PetscCall(PetscLogFlops(2.0 * M * N * K));
-  if (SGM_Gemm) PetscCall(PetscLogEventEnd(SGM_Gemm, 0, 0, 0, 0));
+    PetscCallBLAS("sgemm", SGM_SGEMM(ta, tb, &s[0], &s[1], &s[2], &alpha, A, &s[3], B, &s[4], &beta, C, &s[5]));
+  PetscCall(GemmEnd(M, N, K));
   PetscFunctionReturn(PETSC_SUCCESS);
 }
