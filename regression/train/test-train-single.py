@@ -14,7 +14,8 @@ training in double precision:
   ranks     60 steps in single on 1, 2 and 3 ranks: max |theta_p - theta_1| <= 1e-6 max |theta_1| and
             the loss history within 1e-6 relative (float rounding of the per-rank gradient sums:
             u = 6e-8 per operation, damped by the learning rate; measured about 2e-9 and 1e-8)
-  restart   60 steps + restart to 120 == 120 steps in single on 2 ranks, bitwise
+  restart   60 steps + restart to 120 == 120 steps in single on 2 ranks, bitwise; a restart of
+            that checkpoint in double precision is refused (the checkpoint records train_precision)
   errors    single precision with the tangent losses ssm, ism: one sentence, exit != 0, no output
 
 Usage: test-train-single.py --sgm PATH --srcdir DIR --workdir DIR
@@ -124,6 +125,13 @@ run(["train", "-train_steps", "60", "-output", path("half.h5"), "-overwrite"] + 
 run(["train", "-train_steps", "120", "-restart", path("half.h5") + ".ckpt", "-output", path("cont.h5"), "-overwrite"] + SMALL, 2)
 a, b = theta(path("full.h5")), theta(path("cont.h5"))
 check("restart", all(np.array_equal(u, v) for u, v in zip(a, b)), "single, 60 steps + restart to 120 == 120 steps on 2 ranks: raw weights, EMA weights and loss history bitwise equal")
+
+# the checkpoint records the precision: a restart in double is refused in one sentence, nothing written
+r = run(["train", "-train_steps", "120", "-restart", path("half.h5") + ".ckpt", "-output", path("bad.h5")] + [a for a in SMALL if a not in ("-net_precision", "single")], 1, ok=False)
+lines = [ln for ln in (r.stdout + r.stderr).strip().splitlines() if ln.strip()]
+left = [fn for fn in os.listdir(W) if fn.startswith("bad.h5")]
+check("error: restart in double", r.returncode != 0 and len(lines) == 1 and "net_precision single (now double)" in lines[0] and not left,
+      f"exit {r.returncode}; {lines[0] if lines else '(no message)'}{'; left ' + str(left) if left else ''}")
 
 for loss, extra in (("ssm", []), ("ism", [])):
     r = run(["train", "-train_data", path("d8.h5"), "-train_loss", loss, "-net_precision", "single", "-train_steps", "5", "-output", path("bad.h5")] + extra, 1, ok=False)

@@ -210,6 +210,17 @@ run(["train", "-train_steps", "120", "-restart", half + ".ckpt", "-output", cont
 a, b = theta(full), theta(cont)
 check("restart", all(np.array_equal(u, v) for u, v in zip(a, b)), "60 steps + restart to 120 == 120 steps: raw weights, EMA weights and loss history bitwise equal")
 
+# a restart with the other kernel of the products: a note, and the same training to rounding
+contb = path("contb.h5")
+other = "blas" if AVX512 else "auto"
+r = run(["train", "-train_steps", "120", "-restart", half + ".ckpt", "-net_gemm", other, "-output", contb, "-overwrite"] + SMALL, 2)
+c = theta(contb)
+dev = max(np.max(np.abs(u - v)) / np.max(np.abs(u)) for u, v in zip(a, c))
+noted = ("-net_gemm avx512 and this run uses blas" in r.stdout) if AVX512 else ("note:" not in r.stdout)
+check("restart other kernel", noted and dev <= 1e-9,
+      f"restart with -net_gemm {other}: {'note printed' if AVX512 else 'same kernel (no AVX-512F here), no note'} ({noted}); "
+      f"deviation from 120 uninterrupted steps {dev:.1e} (<= 1e-9)")
+
 sig = path("sig.h5")
 r = run(["train", "-train_steps", "120", "-train_test_signal_step", "40", "-output", sig, "-overwrite"] + SMALL, 2, ok=False)
 check("sigterm", r.returncode == 75 and not os.path.exists(sig) and not os.path.exists(sig + ".partial") and os.path.exists(sig + ".ckpt"),

@@ -89,6 +89,7 @@ PETSC_EXTERN PetscErrorCode SgmNetGetDimension(SgmNet, PetscInt *);
 PETSC_EXTERN PetscErrorCode SgmNetSetNumClasses(SgmNet, PetscInt);
 PETSC_EXTERN PetscErrorCode SgmNetGetNumClasses(SgmNet, PetscInt *);
 PETSC_EXTERN PetscErrorCode SgmNetGetOutput(SgmNet, SgmNetOutput *);
+PETSC_EXTERN PetscErrorCode SgmNetGetPrecision(SgmNet, SgmNetPrecision *);
 PETSC_EXTERN PetscErrorCode SgmNetSetUp(SgmNet);
 PETSC_EXTERN PetscErrorCode SgmNetInitialize(SgmNet, uint64_t);
 PETSC_EXTERN PetscErrorCode SgmNetGetParameters(SgmNet, PetscInt *, PetscReal **);

@@ -187,6 +187,15 @@ PetscErrorCode SgmNetGetNumClasses(SgmNet net, PetscInt *k)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* The arithmetic of the training passes (-net_precision). */
+PetscErrorCode SgmNetGetPrecision(SgmNet net, SgmNetPrecision *precision)
+{
+  PetscFunctionBegin;
+  PetscValidHeaderSpecific(net, SGM_NET_CLASSID, 1);
+  *precision = net->precision;
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 PetscErrorCode SgmNetGetOutput(SgmNet net, SgmNetOutput *o)
 {
   PetscFunctionBegin;

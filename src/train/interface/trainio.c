@@ -44,6 +44,15 @@ static PetscErrorCode WriteTrainAttributes(SgmTrainer tr, hid_t loc)
   PetscCall(SgmH5AttrInt(loc, "latent_dim", tr->latent ? tr->latentdim : (tr->ae ? tr->d : 0)));
   if (tr->ae) PetscCall(SgmH5AttrString(loc, "latent_ae_file", tr->aefile));
   if (tr->natoms > 0) PetscCall(SgmH5AttrInt(loc, "train_zero_com_atoms", tr->natoms));
+  { /* the arithmetic: precision of the training passes and the kernel of the products (provenance;
+       a restart must have the same precision and notes a different kernel) */
+    SgmNetPrecision prec;
+    SgmGemmType     kernel;
+    PetscCall(SgmNetGetPrecision(tr->net, &prec));
+    PetscCall(SgmGemmGetKernel(&kernel));
+    PetscCall(SgmH5AttrString(loc, "train_precision", SgmNetPrecisions[prec]));
+    PetscCall(SgmH5AttrString(loc, "train_gemm", SgmGemmTypes[kernel]));
+  }
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
@@ -153,6 +162,24 @@ PetscErrorCode SgmTrainerWriteCheckpoint(SgmTrainer tr, const char fname[])
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* A string attribute of loc into buf if it exists (buf unchanged otherwise); nonzero if it cannot be
+   read.  Rank 0 only (the caller broadcasts the outcome), so no collective error here. */
+static int ReadStringAttr(hid_t loc, const char name[], char buf[], size_t len)
+{
+  hid_t a, mem;
+  int   bad;
+
+  if (H5Aexists(loc, name) <= 0) return 0;
+  a   = H5Aopen(loc, name, H5P_DEFAULT);
+  mem = H5Tcopy(H5T_C_S1);
+  H5Tset_size(mem, len);
+  bad = a < 0 || H5Aread(a, mem, buf) < 0;
+  buf[len - 1] = 0;
+  if (a >= 0) H5Aclose(a);
+  H5Tclose(mem);
+  return bad;
+}
+
 /* Continue from a checkpoint written with the same options (checked: architecture size, data
    shape, batch, loss, seed). */
 PetscErrorCode SgmTrainerRestart(SgmTrainer tr, const char fname[])
@@ -161,7 +188,8 @@ PetscErrorCode SgmTrainerRestart(SgmTrainer tr, const char fname[])
   PetscMPIInt rank;
   int         err = 0;
   PetscInt64  v[6] = {0, 0, 0, 0, 0, 0};
-  char        what[64] = "";
+  char        what[64] = "", gemm[32] = "";
+  SgmGemmType kernel;
 
   PetscFunctionBegin;
   PetscCall(SgmTrainerSetUp(tr));
@@ -188,6 +216,16 @@ PetscErrorCode SgmTrainerRestart(SgmTrainer tr, const char fname[])
         if (!err && strcmp(t, mine)) {
           err = 3;
           (void)snprintf(what, sizeof(what), "net_type %s (now %s)", t, mine);
+        }
+      }
+      { /* the precision must match (checkpoints older than -net_precision: double); the kernel is noted */
+        char            p[32] = "double";
+        SgmNetPrecision prec;
+        if (!err && (ReadStringAttr(f, "train_precision", p, sizeof(p)) || ReadStringAttr(f, "train_gemm", gemm, sizeof(gemm)))) err = 2;
+        PetscCall(SgmNetGetPrecision(tr->net, &prec));
+        if (!err && strcmp(p, SgmNetPrecisions[prec])) {
+          err = 3;
+          (void)snprintf(what, sizeof(what), "net_precision %s (now %s)", p, SgmNetPrecisions[prec]);
         }
       }
       const char *names[6] = {"step", "parameters", "data_dim", "train_batch", "train_seed", "data_points"};
@@ -222,6 +260,10 @@ PetscErrorCode SgmTrainerRestart(SgmTrainer tr, const char fname[])
   PetscCheck(err != 2, comm, PETSC_ERR_FILE_READ, "The training checkpoint '%s' is incomplete or not a training checkpoint of sgm", fname);
   PetscCheck(err != 3, comm, PETSC_ERR_USER_INPUT, "The training checkpoint '%s' was written with other options: %s; restart with the options of the interrupted run", fname, what);
   PetscCheck(err != 4, comm, PETSC_ERR_USER_INPUT, "The training checkpoint '%s' is at step %" PetscInt64_FMT ", beyond -train_steps %" PetscInt_FMT, fname, v[0], tr->steps);
+  PetscCallMPI(MPI_Bcast(gemm, sizeof(gemm), MPI_CHAR, 0, comm));
+  PetscCall(SgmGemmGetKernel(&kernel));
+  if (gemm[0] && strcmp(gemm, SgmGemmTypes[kernel]))
+    PetscCall(PetscPrintf(comm, "sgm train: note: the checkpoint '%s' was written with -net_gemm %s and this run uses %s: the continuation agrees with an uninterrupted run to rounding, not necessarily bit for bit\n", fname, gemm, SgmGemmTypes[kernel]));
   tr->step = (PetscInt)v[0];
   PetscCallMPI(MPI_Bcast(tr->theta, (PetscMPIInt)tr->P, MPIU_REAL, 0, comm));
   PetscCallMPI(MPI_Bcast(tr->m, (PetscMPIInt)tr->P, MPIU_REAL, 0, comm));
