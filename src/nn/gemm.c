@@ -102,6 +102,22 @@ PetscErrorCode SgmGemmInitialize_Private(void)
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* -net_gemm in the options of obj (a network, or the mlp score that loads one), for -help: only
+   when obj has no prefix, since the kernel is process-wide (SgmGemmInitialize_Private reads the
+   unprefixed option once in any case). */
+PetscErrorCode SgmGemmSetFromOptions_Private(PetscOptionItems *PetscOptionsObject, PetscObject obj)
+{
+  SgmGemmType gemm;
+  PetscBool   set;
+
+  PetscFunctionBegin;
+  if (obj->prefix) PetscFunctionReturn(PETSC_SUCCESS);
+  PetscCall(SgmGemmGetType(&gemm));
+  PetscCall(PetscOptionsEnum("-net_gemm", "Kernel of the dense products, process-wide: auto (avx512 where the CPU has AVX-512F, else blas), blas (the system BLAS) or avx512 (sgm's packed AVX-512 kernel)", "SgmGemmSetType", SgmGemmTypes, (PetscEnum)gemm, (PetscEnum *)&gemm, &set));
+  if (set) PetscCall(SgmGemmSetType(gemm));
+  PetscFunctionReturn(PETSC_SUCCESS);
+}
+
 #if defined(SGM_GEMM_HAVE_AVX512)
   /* Blocking (elements): KC rows of op(B) per packed panel (a 12-column panel: 24 KB, in L1), MC rows
      of op(A) per packed block (in L2: 384 KB double, 768 KB float), NC columns.  Measured on the

@@ -22,7 +22,6 @@
 */
 #include <sgm/private/netimpl.h>
 #include <sgm/private/vecmath.h>
-#include <petscblaslapack.h>
 
 /* C = alpha op(A) op(B) + beta C, column-major (src/nn/gemm.c: -net_gemm blas or avx512) */
 #define Gemm  SgmGemm

@@ -128,13 +128,7 @@ PetscErrorCode SgmNetSetFromOptions(SgmNet net)
   PetscCall(PetscOptionsEnum("-net_output", "What the network predicts: eps, score (sigma s) or edm (preconditioned denoiser)", "SgmNetSetFromOptions", SgmNetOutputs, (PetscEnum)net->output, (PetscEnum *)&net->output, NULL));
   PetscCall(PetscOptionsReal("-net_sigma_data", "Standard deviation of the data for the edm preconditioning", "SgmNetSetFromOptions", net->sigma_data, &net->sigma_data, NULL));
   PetscCall(PetscOptionsEnum("-net_time_input", "Time input: logsigma (log(sigma/alpha)/4) or t", "SgmNetSetFromOptions", SgmNetTimeInputs, (PetscEnum)net->time_input, (PetscEnum *)&net->time_input, NULL));
-  if (!((PetscObject)net)->prefix) { /* process-wide: shown and set by the unprefixed network only */
-    SgmGemmType gemm;
-
-    PetscCall(SgmGemmGetType(&gemm));
-    PetscCall(PetscOptionsEnum("-net_gemm", "Kernel of the dense products, process-wide: auto (avx512 where the CPU has AVX-512F, else blas), blas (the system BLAS) or avx512 (sgm's packed AVX-512 kernel)", "SgmGemmSetType", SgmGemmTypes, (PetscEnum)gemm, (PetscEnum *)&gemm, &flg));
-    if (flg) PetscCall(SgmGemmSetType(gemm));
-  }
+  PetscCall(SgmGemmSetFromOptions_Private(PetscOptionsObject, (PetscObject)net));
   PetscTryTypeMethod(net, setfromoptions, PetscOptionsObject);
   PetscOptionsEnd();
   PetscFunctionReturn(PETSC_SUCCESS);

@@ -326,9 +326,8 @@ PetscErrorCode SgmTrainerSetUp(SgmTrainer tr)
   PetscCall(PetscCalloc4(tr->P, &tr->m, tr->P, &tr->v, tr->P, &tr->ema, tr->P + 1, &tr->gbuf));
   PetscCall(PetscArraycpy(tr->ema, tr->theta, tr->P));
   { /* the shards */
-    PetscMPIInt rank;
     PetscCallMPI(MPI_Comm_size(comm, &tr->size));
-    PetscCallMPI(MPI_Comm_rank(comm, &rank));
+    PetscCallMPI(MPI_Comm_rank(comm, &tr->rank));
     PetscCheck(tr->P < PETSC_MPI_INT_MAX, comm, PETSC_ERR_SUP, "The network has %" PetscInt_FMT " parameters, more than one MPI message can carry", tr->P);
     tr->nblk = (tr->P + SGM_TRAIN_BLOCK - 1) / SGM_TRAIN_BLOCK;
     PetscCall(PetscMalloc5(tr->size, &tr->pcount, tr->size, &tr->pdispl, tr->size, &tr->rcount, tr->size, &tr->bcount, tr->size, &tr->bdispl));
@@ -340,7 +339,7 @@ PetscErrorCode SgmTrainerSetUp(SgmTrainer tr)
       tr->rcount[r] = tr->pcount[r] + (r == tr->size - 1);
       tr->bdispl[r] = (PetscMPIInt)b0;
       tr->bcount[r] = (PetscMPIInt)(b1 - b0 + (r == tr->size - 1));
-      if (r == rank) {
+      if (r == tr->rank) {
         tr->lo = p0;
         tr->hi = p1;
       }
@@ -413,13 +412,12 @@ static PetscErrorCode SgmTrainerDrawBatch(SgmTrainer tr, PetscInt k)
    or in tr->gbuf on one rank), the global gradient norm (tr->gnorm) and the loss. */
 PetscErrorCode SgmTrainerComputeGradient_Private(SgmTrainer tr, PetscInt k, PetscReal *loss)
 {
-  MPI_Comm        comm = PetscObjectComm((PetscObject)tr);
-  PetscReal       l    = 0, *g, *bs, ss = 0;
-  PetscMPIInt     rank;
-  const PetscInt  n = tr->hi - tr->lo;
+  MPI_Comm          comm = PetscObjectComm((PetscObject)tr);
+  PetscReal         l    = 0, *g, *bs, ss = 0;
+  const PetscMPIInt rank = tr->rank;
+  const PetscInt    n    = tr->hi - tr->lo;
 
   PetscFunctionBegin;
-  PetscCallMPI(MPI_Comm_rank(comm, &rank));
   PetscCall(PetscLogEventBegin(SGM_TrainGrad, tr, 0, 0, 0));
   PetscCall(SgmTrainerDrawBatch(tr, k));
   PetscCall(PetscArrayzero(tr->gbuf, tr->P + 1));

@@ -162,24 +162,6 @@ PetscErrorCode SgmTrainerWriteCheckpoint(SgmTrainer tr, const char fname[])
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
-/* A string attribute of loc into buf if it exists (buf unchanged otherwise); nonzero if it cannot be
-   read.  Rank 0 only (the caller broadcasts the outcome), so no collective error here. */
-static int ReadStringAttr(hid_t loc, const char name[], char buf[], size_t len)
-{
-  hid_t a, mem;
-  int   bad;
-
-  if (H5Aexists(loc, name) <= 0) return 0;
-  a   = H5Aopen(loc, name, H5P_DEFAULT);
-  mem = H5Tcopy(H5T_C_S1);
-  H5Tset_size(mem, len);
-  bad = a < 0 || H5Aread(a, mem, buf) < 0;
-  buf[len - 1] = 0;
-  if (a >= 0) H5Aclose(a);
-  H5Tclose(mem);
-  return bad;
-}
-
 /* Continue from a checkpoint written with the same options (checked: architecture size, data
    shape, batch, loss, seed). */
 PetscErrorCode SgmTrainerRestart(SgmTrainer tr, const char fname[])
@@ -206,12 +188,7 @@ PetscErrorCode SgmTrainerRestart(SgmTrainer tr, const char fname[])
       { /* the network type, first: the most telling difference (checkpoints older than the types: mlp) */
         char       t[64] = "mlp";
         SgmNetType mine;
-        hid_t      a = H5Aexists(f, "net_type") > 0 ? H5Aopen(f, "net_type", H5P_DEFAULT) : -1, mem = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mem, sizeof(t));
-        if (a >= 0 && H5Aread(a, mem, t) < 0) err = 2;
-        t[sizeof(t) - 1] = 0;
-        if (a >= 0) H5Aclose(a);
-        H5Tclose(mem);
+        if (SgmTrainReadStringAttr_Private(f, "net_type", t, sizeof(t))) err = 2;
         PetscCall(SgmNetGetType(tr->net, &mine));
         if (!err && strcmp(t, mine)) {
           err = 3;
@@ -221,7 +198,7 @@ PetscErrorCode SgmTrainerRestart(SgmTrainer tr, const char fname[])
       { /* the precision must match (checkpoints older than -net_precision: double); the kernel is noted */
         char            p[32] = "double";
         SgmNetPrecision prec;
-        if (!err && (ReadStringAttr(f, "train_precision", p, sizeof(p)) || ReadStringAttr(f, "train_gemm", gemm, sizeof(gemm)))) err = 2;
+        if (!err && (SgmTrainReadStringAttr_Private(f, "train_precision", p, sizeof(p)) || SgmTrainReadStringAttr_Private(f, "train_gemm", gemm, sizeof(gemm)))) err = 2;
         PetscCall(SgmNetGetPrecision(tr->net, &prec));
         if (!err && strcmp(p, SgmNetPrecisions[prec])) {
           err = 3;

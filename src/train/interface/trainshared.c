@@ -141,6 +141,25 @@ PetscErrorCode SgmTrainCheckpointWrite_Private(MPI_Comm comm, const char fname[]
   PetscFunctionReturn(PETSC_SUCCESS);
 }
 
+/* On rank 0 only (not collective): the string attribute name of loc into buf[len] if it exists (buf
+   unchanged otherwise).  Returns nonzero if it exists but cannot be read; the caller broadcasts the
+   outcome, so no collective error here. */
+int SgmTrainReadStringAttr_Private(hid_t loc, const char name[], char buf[], size_t len)
+{
+  hid_t a, mem;
+  int   bad;
+
+  if (H5Aexists(loc, name) <= 0) return 0;
+  a   = H5Aopen(loc, name, H5P_DEFAULT);
+  mem = H5Tcopy(H5T_C_S1);
+  H5Tset_size(mem, len);
+  bad = a < 0 || H5Aread(a, mem, buf) < 0;
+  buf[len - 1] = 0;
+  if (a >= 0) H5Aclose(a);
+  H5Tclose(mem);
+  return bad;
+}
+
 /* On rank 0 only (not collective): open the checkpoint fname read-only into *f and read its kind
    into kind[len]: the attribute checkpoint_kind ("train", "train-ae"); without it "train" if the
    file has the attribute net_type (checkpoints of `sgm train` written before checkpoint_kind
@@ -148,8 +167,6 @@ PetscErrorCode SgmTrainCheckpointWrite_Private(MPI_Comm comm, const char fname[]
    *f < 0) if the file cannot be opened. */
 int SgmTrainCheckpointOpen_Private(const char fname[], hid_t *f, char kind[], size_t len)
 {
-  hid_t a, mem;
-
   kind[0] = 0;
   *f      = H5Fopen(fname, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (*f < 0) return 1;
@@ -157,13 +174,7 @@ int SgmTrainCheckpointOpen_Private(const char fname[], hid_t *f, char kind[], si
     if (H5Aexists(*f, "net_type") > 0) (void)snprintf(kind, len, "train");
     return 0;
   }
-  a   = H5Aopen(*f, "checkpoint_kind", H5P_DEFAULT);
-  mem = H5Tcopy(H5T_C_S1);
-  H5Tset_size(mem, len);
-  if (a < 0 || H5Aread(a, mem, kind) < 0) kind[0] = 0;
-  kind[len - 1] = 0;
-  if (a >= 0) H5Aclose(a);
-  H5Tclose(mem);
+  if (SgmTrainReadStringAttr_Private(*f, "checkpoint_kind", kind, len)) kind[0] = 0;
   return 0;
 }
 

@@ -122,6 +122,7 @@ PETSC_INTERN PetscErrorCode SgmNetCloudSave_Private(SgmNet, hid_t, PetscBool);
 PETSC_INTERN PetscErrorCode SgmNetCloudLoad_Private(SgmNet, hid_t);
 PETSC_INTERN PetscErrorCode SgmNetCloudChunk_Private(SgmNet, PetscInt, PetscInt *);
 PETSC_INTERN PetscErrorCode SgmGemmInitialize_Private(void);
+PETSC_INTERN PetscErrorCode SgmGemmSetFromOptions_Private(PetscOptionItems *, PetscObject);
 PETSC_INTERN void           SgmNetSiLU_Private(PetscInt, const PetscReal[], PetscReal[]);
 PETSC_INTERN void           SgmNetSiLUAdjoint_Private(PetscInt, const PetscReal[], PetscReal[]);
 PETSC_INTERN PetscErrorCode SgmNetCreate_EGNN(SgmNet);

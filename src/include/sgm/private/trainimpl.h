@@ -49,7 +49,7 @@ struct _p_SgmTrainer {
   PetscReal        *theta, *m, *v, *ema, *gbuf; /* gbuf: [P + 1], the gradient and the loss */
   /* The optimiser step is sharded (trainer.c, "The step on shards"): rank r reduces, clips and updates
      the parameters [lo, hi), whole blocks of SGM_TRAIN_BLOCK, then the weights are gathered. */
-  PetscMPIInt       size;
+  PetscMPIInt       size, rank;
   PetscInt          nblk, lo, hi;             /* blocks in P; this rank's parameters */
   PetscMPIInt      *pcount, *pdispl;          /* per rank: parameters in the shard, and its first */
   PetscMPIInt      *rcount, *bcount, *bdispl; /* per rank: entries of the reduce-scatter (the last rank also gets the loss), blocks (+1: the loss) */
@@ -80,4 +80,5 @@ PETSC_EXTERN PetscErrorCode SgmTrainWriteArray_Private(hid_t, const char[], hsiz
 PETSC_EXTERN int            SgmTrainReadArray_Private(hid_t, const char[], hsize_t, PetscReal[]);
 PETSC_EXTERN PetscErrorCode SgmTrainCheckpointWrite_Private(MPI_Comm, const char[], const char[], PetscErrorCode (*)(hid_t, void *), void *);
 PETSC_EXTERN int            SgmTrainCheckpointOpen_Private(const char[], hid_t *, char[], size_t);
+PETSC_EXTERN int            SgmTrainReadStringAttr_Private(hid_t, const char[], char[], size_t);
 PETSC_EXTERN PetscErrorCode SgmTrainSignalStop_Private(MPI_Comm, PetscInt, PetscInt, PetscBool *);

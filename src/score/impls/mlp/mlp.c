@@ -12,6 +12,7 @@
   projection (SgmScoreSetZeroCoMFeatures).
 */
 #include <sgm/private/scoreimpl.h>
+#include <sgm/private/netimpl.h>
 #include <sgmtrain.h>
 #include <sgmio.h>
 #include <sgmae.h>
@@ -47,13 +48,7 @@ static PetscErrorCode SgmScoreSetFromOptions_MLP(SgmScore score, PetscOptionItem
   PetscOptionsHeadBegin(PetscOptionsObject, "Trained network (mlp) score options");
   PetscCall(PetscOptionsString("-score_file", "HDF5 model file written by `sgm train`", "", ml->file, ml->file, sizeof(ml->file), NULL));
   PetscCall(PetscOptionsEnum("-mlp_weights", "Weights to sample with: ema (the moving average, /model) or raw (the optimiser's, /model_raw)", "", SgmMLPWeightsTypes, (PetscEnum)ml->weights, (PetscEnum *)&ml->weights, NULL));
-  if (!((PetscObject)score)->prefix) { /* process-wide (src/nn/gemm.c): shown and set by the unprefixed score only */
-    SgmGemmType gemm;
-    PetscBool   set;
-    PetscCall(SgmGemmGetType(&gemm));
-    PetscCall(PetscOptionsEnum("-net_gemm", "Kernel of the network's dense products, process-wide: auto (avx512 where the CPU has AVX-512F, else blas), blas or avx512", "SgmGemmSetType", SgmGemmTypes, (PetscEnum)gemm, (PetscEnum *)&gemm, &set));
-    if (set) PetscCall(SgmGemmSetType(gemm));
-  }
+  PetscCall(SgmGemmSetFromOptions_Private(PetscOptionsObject, (PetscObject)score)); /* the network's products */
   PetscOptionsHeadEnd();
   if (ml->net) PetscCall(SgmNetDestroy(&ml->net)); /* reload at set-up */
   PetscFunctionReturn(PETSC_SUCCESS);
